@@ -1,0 +1,129 @@
+/**
+ * The tape. Every op that reads a tensor with requiresGrad (while gradients are enabled) creates
+ * its output with a `GradNode`: the inputs and a function that maps the output's gradient to the
+ * inputs' gradients. `backward` walks the nodes once in reverse topological order.
+ *
+ * Gradients for chosen inputs only: `grad(loss, [z])` propagates only along paths that reach z
+ * and asks each node only for the input gradients on such paths (`needs`), so A-FSR's first pass
+ * (∂L/∂z) computes no weight gradients at all.
+ */
+import type { F32 } from '../backend/backend.js';
+import type { Tensor } from './tensor.js';
+
+export interface GradNode {
+  op: string;
+  inputs: Tensor[];
+  /** gradient of the output -> gradient of each input (null where needs[i] is false) */
+  backward(gradOut: F32, needs: boolean[]): (F32 | null)[];
+}
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn without recording the tape (evaluation, optimiser updates). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Tensors reachable from root through recorded nodes, inputs before outputs. */
+function topoOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  // iterative DFS: deep sequences (GRU over long inputs, many layers) must not overflow the stack
+  const stack: [Tensor, number][] = [[root, 0]];
+  seen.add(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const [t, i] = top;
+    const inputs = t.node?.inputs ?? [];
+    if (i < inputs.length) {
+      top[1] = i + 1;
+      const child = inputs[i]!;
+      if (child.requiresGrad && !seen.has(child)) {
+        seen.add(child);
+        stack.push([child, 0]);
+      }
+    } else {
+      order.push(t);
+      stack.pop();
+    }
+  }
+  return order;
+}
+
+function addInto(acc: F32 | undefined, g: F32): F32 {
+  if (acc === undefined) return g;
+  for (let i = 0; i < acc.length; i++) acc[i]! += g[i]!;
+  return acc;
+}
+
+/**
+ * Propagates gradients from `root` (seed: `seed`, default ones — a scalar root needs none).
+ * With `wrt`, returns their gradients and leaves every `.grad` untouched; without it,
+ * accumulates into `.grad` of every leaf that requires grad (parameters) and returns [].
+ */
+export function runBackward(root: Tensor, seed: F32 | null, wrt: Tensor[] | null): (F32 | null)[] {
+  if (!root.requiresGrad) {
+    throw new Error('backward: the tensor does not require grad (no parameter or input with requiresGrad reaches it)');
+  }
+  if (seed === null) {
+    if (root.size !== 1) {
+      throw new Error(`backward: a seed gradient is needed for a non-scalar output of shape (${root.shape.join(',')})`);
+    }
+    seed = new Float32Array([1]);
+  } else if (seed.length !== root.size) {
+    throw new Error(`backward: seed gradient has ${seed.length} values but the output has ${root.size}`);
+  }
+  const order = topoOrder(root);
+
+  // which tensors lie on a path to a requested input
+  let relevant: Set<Tensor> | null = null;
+  if (wrt) {
+    relevant = new Set(wrt);
+    for (const t of order) {
+      if (t.node && t.node.inputs.some((x) => relevant!.has(x))) relevant.add(t);
+    }
+  }
+
+  const grads = new Map<Tensor, F32>();
+  grads.set(root, Float32Array.from(seed));
+  for (let idx = order.length - 1; idx >= 0; idx--) {
+    const t = order[idx]!;
+    const g = grads.get(t);
+    if (!g || !t.node) continue;
+    if (relevant && !relevant.has(t)) continue;
+    const inputs = t.node.inputs;
+    const needs = inputs.map((x) => x.requiresGrad && (relevant ? relevant.has(x) : true));
+    if (!needs.some(Boolean)) continue;
+    const inGrads = t.node.backward(g, needs);
+    // intermediate gradients are not kept (only leaves' and requested ones are)
+    if (!(wrt && wrt.includes(t))) grads.delete(t);
+    inputs.forEach((x, i) => {
+      const gi = inGrads[i];
+      if (!needs[i] || !gi) return;
+      if (gi.length !== x.size) {
+        throw new Error(`backward of ${t.node!.op}: gradient for input ${i} has ${gi.length} values, expected ${x.size}`);
+      }
+      // copy on first store: a node may hand the same array to two inputs or return its gradOut
+      grads.set(x, addInto(grads.get(x) ?? undefined, grads.has(x) ? gi : Float32Array.from(gi)));
+    });
+  }
+
+  if (wrt) return wrt.map((x) => grads.get(x) ?? null);
+  for (const t of order) {
+    if (t.node || !t.requiresGrad) continue;
+    const g = grads.get(t);
+    if (!g) continue;
+    t.accumulateGrad(g);
+  }
+  return [];
+}

@@ -1,0 +1,125 @@
+/**
+ * Philox-4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11): the one
+ * counter-based generator behind every random number in seqfair. The C++/CUDA twin is
+ * native/include/seqfair/philox.h; both must produce bit-identical words.
+ *
+ * Layout of the counter space (key = [seed lo32, seed hi32]):
+ *   uniform element e  : counter (floor(e/4) lo, hi, stream, 0), word e % 4
+ *   normal element e   : counter (e lo, e hi, stream, 1), Box-Muller on words 0 and 1
+ *   gamma draw d       : counter (d lo, d hi, stream, 2 + attempt); words 0,1 -> normal,
+ *                        word 2 -> acceptance uniform, word 3 of attempt 0 -> the alpha<1 boost
+ * Element indices are absolute (offset + i), so any split of the work over threads or devices
+ * draws the same numbers.
+ */
+import type { RngKey } from '../backend/backend.js';
+
+const M0 = 0xd2511f53;
+const M1 = 0xcd9e8d57;
+const W0 = 0x9e3779b9;
+const W1 = 0xbb67ae85;
+
+/** high and low 32 bits of the 64-bit product a*b of two u32 */
+function mulhilo(a: number, b: number): [number, number] {
+  const aLo = a & 0xffff;
+  const aHi = a >>> 16;
+  const bLo = b & 0xffff;
+  const bHi = b >>> 16;
+  const lolo = aLo * bLo;
+  const lohi = aLo * bHi;
+  const hilo = aHi * bLo;
+  const hihi = aHi * bHi;
+  const mid = (lolo >>> 16) + (lohi & 0xffff) + (hilo & 0xffff);
+  const lo = ((mid & 0xffff) << 16) | (lolo & 0xffff);
+  const hi = hihi + (lohi >>> 16) + (hilo >>> 16) + (mid >>> 16);
+  return [hi >>> 0, lo >>> 0];
+}
+
+/** The 4 output words of Philox-4x32-10 for counter c and key (k0, k1). */
+export function philox4x32(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number): Uint32Array {
+  let x0 = c0 >>> 0, x1 = c1 >>> 0, x2 = c2 >>> 0, x3 = c3 >>> 0;
+  let key0 = k0 >>> 0, key1 = k1 >>> 0;
+  for (let round = 0; round < 10; round++) {
+    const [hi0, lo0] = mulhilo(M0, x0);
+    const [hi1, lo1] = mulhilo(M1, x2);
+    const n0 = (hi1 ^ x1 ^ key0) >>> 0;
+    const n2 = (hi0 ^ x3 ^ key1) >>> 0;
+    x0 = n0; x1 = lo1; x2 = n2; x3 = lo0;
+    key0 = (key0 + W0) >>> 0;
+    key1 = (key1 + W1) >>> 0;
+  }
+  return Uint32Array.of(x0, x1, x2, x3);
+}
+
+const TWO32 = 4294967296;
+
+export function splitU53(x: number): [number, number] {
+  if (!Number.isInteger(x) || x < 0 || x > Number.MAX_SAFE_INTEGER) {
+    throw new RangeError(`philox: expected an integer in [0, 2^53), got ${x}`);
+  }
+  return [x % TWO32, Math.floor(x / TWO32)];
+}
+
+export function checkKey(key: RngKey, what: string): void {
+  splitU53(key.seed);
+  splitU53(key.offset);
+  if (!Number.isInteger(key.stream) || key.stream < 0 || key.stream >= TWO32) {
+    throw new RangeError(`${what}: rng stream must be an integer in [0, 2^32), got ${key.stream}`);
+  }
+}
+
+/** u32 -> [0,1) with 24 random bits (exact in f32) */
+export function u32ToUniform(u: number): number {
+  return (u >>> 8) * (1 / 16777216);
+}
+
+/** u32 -> (0,1], safe for log */
+export function u32ToUniformOpen0(u: number): number {
+  return ((u >>> 8) + 1) * (1 / 16777216);
+}
+
+/** Box-Muller in double precision; the caller rounds to f32. */
+export function boxMuller(w0: number, w1: number): number {
+  const u1 = u32ToUniformOpen0(w0);
+  const u2 = u32ToUniform(w1);
+  return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+}
+
+/** The Philox block of counter (index, stream, tag) under `seed`. */
+export function philoxBlock(seed: number, index: number, stream: number, tag: number): Uint32Array {
+  const [k0, k1] = splitU53(seed);
+  const [c0, c1] = splitU53(index);
+  return philox4x32(c0, c1, stream, tag, k0, k1);
+}
+
+/** Uniform element e of a stream. */
+export function uniformAt(key: RngKey, e: number): number {
+  const block = philoxBlock(key.seed, Math.floor(e / 4), key.stream, 0);
+  return u32ToUniform(block[e % 4]!);
+}
+
+/** Standard normal element e of a stream (double; round to f32 when storing). */
+export function normalAt(key: RngKey, e: number): number {
+  const block = philoxBlock(key.seed, e, key.stream, 1);
+  return boxMuller(block[0]!, block[1]!);
+}
+
+/**
+ * One Gamma(alpha, 1) draw, Marsaglia & Tsang (2000), using draw index d of the stream.
+ * For alpha < 1: Gamma(alpha) = Gamma(alpha + 1) * U^(1/alpha).
+ */
+export function gammaAt(key: RngKey, d: number, alpha: number): number {
+  const a = alpha < 1 ? alpha + 1 : alpha;
+  const dd = a - 1 / 3;
+  const c = 1 / Math.sqrt(9 * dd);
+  let boost = 1;
+  for (let attempt = 0; ; attempt++) {
+    const w = philoxBlock(key.seed, d, key.stream, 2 + attempt);
+    if (attempt === 0 && alpha < 1) boost = Math.pow(u32ToUniformOpen0(w[3]!), 1 / alpha);
+    const x = boxMuller(w[0]!, w[1]!);
+    const t = 1 + c * x;
+    if (t <= 0) continue;
+    const v = t * t * t;
+    const u = u32ToUniformOpen0(w[2]!);
+    if (Math.log(u) < 0.5 * x * x + dd - dd * v + dd * Math.log(v)) return dd * v * boost;
+  }
+}
