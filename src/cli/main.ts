@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/**
+ * The `seqfair` command. Exit status: 0 ok, 1 failed, 2 usage error.
+ */
+import { Command, CommanderError } from 'commander';
+import { info } from '../backend/index.js';
+import { goldenMain } from '../golden/main.js';
+
+export function buildProgram(): Command {
+  const program = new Command('seqfair')
+    .description('Fair sequential recommendation without user demographics')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program.command('info')
+    .description('print the backend in use, its threads and vector instruction set')
+    .option('--json', 'machine-readable output')
+    .addHelpText('after', '\nExamples:\n  seqfair info\n  SEQFAIR_BACKEND=reference seqfair info --json')
+    .action((opts: { json?: boolean }) => {
+      const i = info();
+      if (opts.json) process.stdout.write(`${JSON.stringify(i)}\n`);
+      else {
+        process.stdout.write(`backend: ${i.backend}\nthreads: ${i.threads}\nsimd: ${i.simd}\n`);
+        if (i.note) process.stdout.write(`note: ${i.note}\n`);
+      }
+    });
+
+  program.command('golden')
+    .description('run every golden case (*.json, see FORMAT.md) in a directory on the current backend')
+    .argument('<dir>', 'directory of golden cases')
+    .addHelpText('after', '\nExamples:\n  seqfair golden ../shared/golden\n  SEQFAIR_BACKEND=reference seqfair golden ../shared/golden')
+    .action((dir: string) => {
+      process.exitCode = goldenMain(dir);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version exit 0; everything else commander rejects is a usage error
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    process.stderr.write(`seqfair: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+if (process.argv[1] && /(?:^|[\\/])(main\.[jt]s|seqfair)$/.test(process.argv[1])) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+}
