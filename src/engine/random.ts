@@ -78,7 +78,7 @@ export function randn(shape: number[], std = 1, mean = 0, gen: Generator = gener
   return new Tensor(v, shape);
 }
 
-/** Uniform in [lo, hi). */
+/** Uniform in [lo, hi] (half-open before rounding to f32, which may land on hi). */
 export function uniform(shape: number[], lo: number, hi: number, gen: Generator = generator(Streams.init)): Tensor {
   const t = rand(shape, gen);
   const v = t.f32();

@@ -77,8 +77,8 @@ export class Tensor {
   }
 
   /**
-   * Backpropagates from this tensor. Without `inputs`, gradients accumulate into `.grad` of every
-   * leaf that requires grad. With `inputs`, their gradients are returned and no `.grad` changes.
+   * Backpropagates from this tensor: gradients accumulate into `.grad` of every leaf that requires
+   * grad. (For the gradients of chosen tensors only, without touching `.grad`, use `grad()`.)
    */
   backward(gradient?: Tensor | F32): void {
     const seed = gradient === undefined ? null : gradient instanceof Tensor ? gradient.f32('backward') : gradient;

@@ -7,7 +7,8 @@ import {
   Tensor, attention, crossEntropy, cosineTopk, embedding, gelu, grad, gradNorm, gru, layerNorm, linear,
   mul, noGrad, projectionCrossEntropy, reshape, slice, sum, twoHop,
 } from '../engine/index.js';
-import { getBackend } from '../backend/index.js';
+import { Parameter } from '../nn/index.js';
+import { Adam, AdamW } from '../optim/index.js';
 import { cvarWeights } from '../fairness/cvar.js';
 import { chi2Weights } from '../fairness/chi2.js';
 import { exponentiatedStep, robustLoss, streamLosses } from '../fairness/group-weights.js';
@@ -51,21 +52,19 @@ function differentiable(c: GoldenCase, cmp: Comparer, forward: (x: Record<string
   names.forEach((n, i) => cmp.check(`grads.${n}`, c.grads[n]!, gs[i]!.data, gs[i]!.shape));
 }
 
-/** Expected rows of a (steps, P) output as one flat array, for step-by-step optimisers. */
+/** adam/adamw (FORMAT.md 4.11): the product optimisers fed the given gradient of each step. */
 function adamCase(decoupled: boolean): CaseRunner {
   return (c, cmp) => {
-    const param = Float32Array.from(input(c, 'param').data);
     const grads = input(c, 'grads');
-    const P = param.length, steps = num(c, 'steps');
-    const m = new Float32Array(P), v = new Float32Array(P);
+    const param = new Parameter(toTensor(input(c, 'param')));
+    const P = param.size, steps = num(c, 'steps');
+    const config = { lr: num(c, 'lr'), beta1: num(c, 'beta1'), beta2: num(c, 'beta2'), eps: num(c, 'eps'), weightDecay: num(c, 'weight_decay') };
+    const opt = decoupled ? new AdamW([param], config) : new Adam([param], config);
     const out = new Float32Array(steps * P);
     for (let t = 1; t <= steps; t++) {
-      const g = Float32Array.from(grads.data.slice((t - 1) * P, t * P));
-      getBackend().adamStep(param, g, m, v, {
-        lr: num(c, 'lr'), beta1: num(c, 'beta1'), beta2: num(c, 'beta2'), eps: num(c, 'eps'),
-        weightDecay: num(c, 'weight_decay'), decoupled, step: t,
-      });
-      out.set(param, (t - 1) * P);
+      param.grad = new Tensor(Float32Array.from(grads.data.slice((t - 1) * P, t * P)), [P]);
+      opt.step();
+      out.set(param.f32(), (t - 1) * P);
     }
     cmp.check('outputs.params', c.outputs.params!, out, [steps, P]);
   };

@@ -9,7 +9,8 @@ import { fmt, sameShape } from '../shape.js';
 export function gru(x: Tensor, h0: Tensor, wIh: Tensor, wHh: Tensor, bIh: Tensor, bHh: Tensor): Tensor {
   if (x.rank !== 3) throw new Error(`gru: x must be (B,L,in), got ${fmt(x.shape)}`);
   const [B, L, I] = x.shape as [number, number, number];
-  const H = h0.shape[1] ?? 0;
+  if (h0.rank !== 2 || h0.shape[0] !== B) throw new Error(`gru: x is ${fmt(x.shape)} so h0 must be (${B},H), got ${fmt(h0.shape)}`);
+  const H = h0.shape[1]!;
   const want: [Tensor, number[], string][] = [
     [h0, [B, H], 'h0'], [wIh, [3 * H, I], 'weight_ih'], [wHh, [3 * H, H], 'weight_hh'],
     [bIh, [3 * H], 'bias_ih'], [bHh, [3 * H], 'bias_hh'],
