@@ -207,12 +207,16 @@ function attentionForward(q: F32, k: F32, v: F32, keyMask: I32, d: AttentionDims
       const bh = b * H + h;
       for (let i = 0; i < L; i++) {
         // Scores of the allowed keys and their maximum (the shift that keeps exp in range).
+        // A NaN score wins the max so that it propagates instead of looking like an empty row.
         let max = -Infinity;
+        let anyAllowed = false;
         for (let j = 0; j < L; j++) {
-          s[j] = attentionAllowed(keyMask, d, b, i, j) ? attentionScore(q, k, d, bh, i, j) : -Infinity;
-          if (s[j]! > max) max = s[j]!;
+          const allowed = attentionAllowed(keyMask, d, b, i, j);
+          anyAllowed ||= allowed;
+          s[j] = allowed ? attentionScore(q, k, d, bh, i, j) : -Infinity;
+          if (s[j]! > max || Number.isNaN(s[j]!)) max = s[j]!;
         }
-        if (max === -Infinity) {
+        if (!anyAllowed) {
           // No allowed key: the output row stays 0 and lse marks the row as empty.
           lse[bh * L + i] = -Infinity;
           continue;

@@ -1,6 +1,6 @@
 /** Creating tensors from values. */
 import { Tensor } from './tensor.js';
-import { fmt, sizeOf } from './shape.js';
+import { checkShape, fmt, sizeOf } from './shape.js';
 
 type Nested = number | Nested[];
 
@@ -23,7 +23,11 @@ export function tensor(values: Nested | Float32Array | Int32Array, shape?: numbe
   opts: { dtype?: 'f32' | 'i32'; requiresGrad?: boolean } = {}): Tensor {
   let flat: ArrayLike<number>;
   let s: number[];
-  if (values instanceof Float32Array || values instanceof Int32Array) {
+  if (shape) checkShape(shape, 'tensor');
+  if (typeof values === 'number' && shape) {
+    flat = [values];
+    s = shape;
+  } else if (values instanceof Float32Array || values instanceof Int32Array) {
     flat = values;
     s = shape ?? [values.length];
   } else if (shape && Array.isArray(values)) {
@@ -42,11 +46,13 @@ export function tensor(values: Nested | Float32Array | Int32Array, shape?: numbe
 }
 
 export function zeros(shape: number[], dtype: 'f32' | 'i32' = 'f32'): Tensor {
+  checkShape(shape, 'zeros');
   const n = sizeOf(shape);
   return new Tensor(dtype === 'i32' ? new Int32Array(n) : new Float32Array(n), shape);
 }
 
 export function full(shape: number[], value: number): Tensor {
+  checkShape(shape, 'full');
   return new Tensor(new Float32Array(sizeOf(shape)).fill(value), shape);
 }
 

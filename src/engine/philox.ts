@@ -52,16 +52,16 @@ export function philox4x32(c0: number, c1: number, c2: number, c3: number, k0: n
 
 const TWO32 = 4294967296;
 
-export function splitU53(x: number): [number, number] {
+export function splitU53(x: number, what = 'philox: value'): [number, number] {
   if (!Number.isInteger(x) || x < 0 || x > Number.MAX_SAFE_INTEGER) {
-    throw new RangeError(`philox: expected an integer in [0, 2^53), got ${x}`);
+    throw new RangeError(`${what} must be an integer in [0, 2^53), got ${x}`);
   }
   return [x % TWO32, Math.floor(x / TWO32)];
 }
 
 export function checkKey(key: RngKey, what: string): void {
-  splitU53(key.seed);
-  splitU53(key.offset);
+  splitU53(key.seed, `${what}: rng seed`);
+  splitU53(key.offset, `${what}: rng offset`);
   if (!Number.isInteger(key.stream) || key.stream < 0 || key.stream >= TWO32) {
     throw new RangeError(`${what}: rng stream must be an integer in [0, 2^32), got ${key.stream}`);
   }

@@ -6,6 +6,7 @@
 import type { RngKey } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
 import { checkKey } from './philox.js';
+import { checkShape } from './shape.js';
 import { Tensor } from './tensor.js';
 
 export const Streams = {
@@ -66,12 +67,14 @@ export function generator(stream: number): Generator {
 
 /** Uniform [0,1) tensor. */
 export function rand(shape: number[], gen: Generator = generator(Streams.init)): Tensor {
+  checkShape(shape, 'rand');
   const n = shape.reduce((p, q) => p * q, 1);
   return new Tensor(getBackend().uniform(n, gen.take(n)), shape);
 }
 
 /** Standard normal tensor (scaled by std, shifted by mean). */
 export function randn(shape: number[], std = 1, mean = 0, gen: Generator = generator(Streams.init)): Tensor {
+  checkShape(shape, 'randn');
   const n = shape.reduce((p, q) => p * q, 1);
   const v = getBackend().normal(n, gen.take(n));
   if (std !== 1 || mean !== 0) for (let i = 0; i < n; i++) v[i] = v[i]! * std + mean;

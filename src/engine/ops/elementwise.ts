@@ -22,12 +22,6 @@ function mapF(a: F32, f: (x: number) => number): F32 {
   return y;
 }
 
-function zip(a: F32, b: F32, f: (x: number, y: number) => number): F32 {
-  const y = new Float32Array(a.length);
-  for (let i = 0; i < a.length; i++) y[i] = f(a[i]!, b[i]!);
-  return y;
-}
-
 /**
  * A broadcasting binary op. `da`/`db` give the gradient of each side elementwise
  * (g = upstream, x = a value, y = b value, at the broadcast position).

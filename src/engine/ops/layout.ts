@@ -134,6 +134,11 @@ export function concat(ts: Tensor[], axis: number): Tensor {
 /** Stacks equal-shaped tensors along a new axis. */
 export function stack(ts: Tensor[], axis = 0): Tensor {
   if (ts.length === 0) throw new Error('stack: no tensors given');
+  for (const t of ts) {
+    if (t.dtype !== ts[0]!.dtype || t.rank !== ts[0]!.rank || t.shape.some((d, i) => d !== ts[0]!.shape[i])) {
+      throw new Error(`stack: ${t.dtype} ${fmt(t.shape)} does not match ${ts[0]!.dtype} ${fmt(ts[0]!.shape)}`);
+    }
+  }
   const r = ts[0]!.rank + 1;
   const ax = normAxis(axis, r, 'stack');
   return concat(ts.map((t) => reshape(t, [...t.shape.slice(0, ax), 1, ...t.shape.slice(ax)])), ax);

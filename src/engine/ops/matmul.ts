@@ -42,7 +42,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
     throw new Error(`linear: x is ${fmt(x.shape)}, weight ${fmt(w.shape)}${b ? `, bias ${fmt(b.shape)}` : ''}; expected weight (out,${inF}) and bias (out)`);
   }
   const out = w.shape[0]!;
-  const N = x.size / inF!;
+  const N = sizeOf(x.shape.slice(0, -1));
   const xv = x.f32('linear'), wv = w.f32('linear'), bv = b?.f32('linear') ?? null;
   const one = { batch: 1, batchedA: true, batchedB: true };
   const y = getBackend().gemm(xv, wv, { ...one, m: N, n: out, k: inF!, transA: false, transB: true });
