@@ -94,7 +94,8 @@ export class Comparer {
         continue;
       }
       this.result.maxAbs = Math.max(this.result.maxAbs, Number.isNaN(abs) ? Infinity : abs);
-      if (e !== 0) this.result.maxRel = Math.max(this.result.maxRel, abs / Math.abs(e));
+      // relative error is only meaningful where the expected value is above the absolute floor
+      if (Math.abs(e) > this.tol.atol) this.result.maxRel = Math.max(this.result.maxRel, abs / Math.abs(e));
       const excess = abs - (this.tol.atol + this.tol.rtol * Math.abs(e));
       if (!(excess <= 0) && (worst < 0 || excess > worstExcess || Number.isNaN(excess))) { worst = i; worstExcess = excess; }
     }

@@ -1,0 +1,40 @@
+/**
+ * The one interface every sequential recommender implements. It splits the item embedding f_e
+ * from the sequence model f_m because A-FSR reads ∂L/∂z at z = f_e(items) and substitutes
+ * smoothed embeddings into z before f_m runs (SIGIR paper, Sec. 3).
+ */
+import type { Tensor } from '../engine/index.js';
+import type { Module } from '../nn/index.js';
+
+export type ModelName = 'sasrec' | 'bert4rec' | 'narm' | 'gru4rec';
+
+/**
+ * Which training batches a model learns from (src/data/batching.ts):
+ * 'next' — next item at every position (SASRec, GRU4Rec); 'cloze' — masked items (BERT4Rec);
+ * 'last' — only the last item (NARM).
+ */
+export type TargetKind = 'next' | 'cloze' | 'last';
+
+export interface SequentialRecommender extends Module {
+  readonly modelName: ModelName;
+  /** real items are 1..numItems; 0 is padding */
+  readonly numItems: number;
+  /** rows of the output table: numItems + 1 (+1 mask token for BERT4Rec) */
+  readonly vocabSize: number;
+  readonly maxLen: number;
+  readonly hiddenSize: number;
+  readonly targetKind: TargetKind;
+  /** BERT4Rec's mask token id (numItems + 1); null for the others */
+  readonly maskToken: number | null;
+  /** f_e: item ids (B,L) i32 → z (B,L,D) */
+  embed(items: Tensor): Tensor;
+  /**
+   * f_m: z (B,L,D) and mask (B,L) i32 (1 = real position) → hidden (B,L',D): L' = L for 'next'
+   * and 'cloze' models (one hidden state per position), L' = 1 for 'last' models (one per sequence).
+   */
+  encode(z: Tensor, mask: Tensor): Tensor;
+  /** the (vocabSize, D) table that hidden states are scored against */
+  outputTable(): Tensor;
+  /** hidden rows (N,D) → scores (N, vocabSize) */
+  scores(hidden: Tensor): Tensor;
+}
