@@ -1,0 +1,264 @@
+// CPU drivers of softmax cross-entropy (FORMAT.md 4.6) and of the fused output projection +
+// cross-entropy (FORMAT.md 4.7). Per-row math: seqfair/cross_entropy.h, online log-sum-exp:
+// seqfair/softmax.h, vector exp: cpu/vmath.h.
+//
+// Fused projection, shapes: hidden (N,D), table (V,D), targets (N) -> loss (N), lse (N).
+//   Only the rows that are not ignored ("active", Na of them) are gathered into Hact (Na,D), so a
+//   padding-heavy batch costs nothing for its padding. The logits are produced tile by tile:
+//   (kRowBlock active rows) × (kChunk items) through gemm_serial into a thread-local buffer, and
+//   each tile is folded into per-row online log-sum-exp states at once, so at most
+//   kRowBlock × kChunk logits exist per thread and (N,V) is never materialised.
+//   Work items are (row block, item split): when there are few row blocks the item axis is cut
+//   into S splits whose partial states (or partial dHidden rows) are merged in split order. S
+//   depends only on (Na, V), never on the thread count, so results are identical for any number
+//   of threads.
+// Backward (G = dLoss·w·(softmax - onehot), tile by tile, never whole):
+//   pass 1: dHidden = G · table, work items (row block, split), partials merged in split order;
+//   pass 2: dTable = G^T · Hact, parallel over item chunks: a task owns its table rows and walks
+//           every row block in order (no atomics, deterministic).
+//   Each pass recomputes its logit tiles (4 GEMM-sized products in all instead of 3) - the price
+//   of never holding (N,V) and of owning every output row in exactly one task.
+#include "cpu/cross_entropy.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "cpu/gemm_tile.h"
+#include "cpu/parallel.h"
+#include "cpu/vmath.h"
+#include "seqfair/cross_entropy.h"
+#include "seqfair/softmax.h"
+
+namespace seqfair {
+namespace {
+
+// Tile shapes: both sides of a logit tile are >= 128 so that gemm_serial's packing of the
+// operands (rows × D and items × D) is amortised over the other side; a tile is 32K floats (128 KB).
+constexpr int64_t kRowBlock = 128;  // active rows per logit tile (forward, dHidden)
+constexpr int64_t kChunk = 256;     // items per logit tile (forward, dHidden)
+constexpr int64_t kRowBlockT = 256; // active rows per logit tile of the dTable pass
+constexpr int64_t kChunkT = 128;    // items per task of the dTable pass
+constexpr int64_t kLseChunk = 2048; // columns summed in float before the double accumulation
+constexpr int64_t kMinItems = 64;   // aim for at least this many (row block, split) work items
+
+// C (m,n) = A (m,k) · B (n,k)^T
+void tile_nt(const float* A, const float* B, float* C, int64_t m, int64_t n, int64_t k) {
+  gemm_tile(A, B, C, m, n, k, false, true, false);
+}
+
+// log Σ exp(x) of one row (max-shifted; chunks summed in float lanes, accumulated in double)
+double row_lse(const float* x, int64_t C) {
+  const float mx = vm::max_of(x, C);
+  if (mx == -INFINITY || !std::isfinite(mx)) return C == 0 ? -INFINITY : (double)mx;
+  double sum = 0;
+  for (int64_t c0 = 0; c0 < C; c0 += kLseChunk)
+    sum += vm::exp_shift_sum(x + c0, nullptr, std::min(kLseChunk, C - c0), mx);
+  return (double)mx + std::log(sum);
+}
+
+struct Plan {
+  int64_t na, nrb, nchunks, cps, splits;
+  int64_t items() const { return nrb * splits; }
+};
+
+Plan make_plan(int64_t na, int64_t V) {
+  Plan p;
+  p.na = na;
+  p.nrb = (na + kRowBlock - 1) / kRowBlock;
+  p.nchunks = std::max<int64_t>(1, (V + kChunk - 1) / kChunk);
+  int64_t want = p.nrb > 0 ? (kMinItems + p.nrb - 1) / p.nrb : 1;
+  want = std::max<int64_t>(1, std::min(want, p.nchunks));
+  p.cps = (p.nchunks + want - 1) / want;  // chunks per split
+  p.splits = (p.nchunks + p.cps - 1) / p.cps;
+  return p;
+}
+
+// gathers the active rows of hidden into a contiguous (na, D) buffer
+std::vector<float> gather_rows(const float* hidden, const std::vector<int64_t>& act, int64_t D) {
+  std::vector<float> h((size_t)(act.size() * D));
+  parallel_for((int64_t)act.size(), std::max<int64_t>(1, 65536 / std::max<int64_t>(1, D)),
+               [&](int64_t r0, int64_t r1) {
+                 for (int64_t r = r0; r < r1; ++r)
+                   std::memcpy(h.data() + r * D, hidden + act[(size_t)r] * D, sizeof(float) * (size_t)D);
+               });
+  return h;
+}
+
+}  // namespace
+
+// ---- softmax cross-entropy on given logits ------------------------------------------------------
+
+void cross_entropy_forward(const float* logits, const int32_t* targets, const float* weights, float* loss, float* lse,
+                           int64_t N, int64_t C, int32_t ignore_index) {
+  parallel_for(N, std::max<int64_t>(1, 32768 / std::max<int64_t>(1, C)), [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      const int32_t t = targets[n];
+      if (t == ignore_index) {
+        loss[n] = 0.0f;
+        lse[n] = 0.0f;
+        continue;
+      }
+      const double l = row_lse(logits + n * C, C);
+      lse[n] = (float)l;
+      loss[n] = ce_row_loss(l, logits[n * C + t], weights, n);
+    }
+  });
+}
+
+void cross_entropy_backward(const float* logits, const int32_t* targets, const float* weights, const float* lse,
+                            const float* dloss, float* dlogits, int64_t N, int64_t C, int32_t ignore_index) {
+  parallel_for(N, std::max<int64_t>(1, 32768 / std::max<int64_t>(1, C)), [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      float* d = dlogits + n * C;
+      const int32_t t = targets[n];
+      if (t == ignore_index) {
+        std::fill(d, d + C, 0.0f);
+        continue;
+      }
+      vm::exp_shift_sum(logits + n * C, d, C, lse[n]);
+      ce_grad_from_prob(d, C, 0, t, ce_row_grad_scale(t, ignore_index, weights, dloss, n));
+    }
+  });
+}
+
+// ---- fused projection + cross-entropy ---------------------------------------------------------------
+
+void proj_ce_forward(const float* hidden, const float* table, const int32_t* targets, const float* weights,
+                     float* loss, float* lse, int64_t N, int64_t D, int64_t V, int32_t ignore_index) {
+  std::vector<int64_t> act;
+  for (int64_t n = 0; n < N; ++n) {
+    if (targets[n] == ignore_index) {
+      loss[n] = 0.0f;
+      lse[n] = 0.0f;
+    } else {
+      act.push_back(n);
+    }
+  }
+  if (act.empty()) return;
+  const Plan p = make_plan((int64_t)act.size(), V);
+  const std::vector<float> hact = gather_rows(hidden, act, D);
+  std::vector<OnlineLseT<double>> states((size_t)(p.na * p.splits), online_lse_init<double>());
+  std::vector<float> tlogit((size_t)p.na, 0.0f);
+
+  parallel_for(p.items(), 1, [&](int64_t w0, int64_t w1) {
+    std::vector<float> tile((size_t)(kRowBlock * kChunk));
+    for (int64_t w = w0; w < w1; ++w) {
+      const int64_t rb = w / p.splits, s = w % p.splits;
+      const int64_t r0 = rb * kRowBlock, rn = std::min(kRowBlock, p.na - r0);
+      const int64_t c0 = s * p.cps, c1 = std::min(p.nchunks, c0 + p.cps);
+      for (int64_t c = c0; c < c1; ++c) {
+        const int64_t v0 = c * kChunk, vn = std::min(kChunk, V - v0);
+        if (vn <= 0) break;
+        tile_nt(hact.data() + r0 * D, table + v0 * D, tile.data(), rn, vn, D);
+        for (int64_t r = 0; r < rn; ++r) {
+          const float* row = tile.data() + r * vn;
+          const float m = vm::max_of(row, vn);
+          if (m != -INFINITY) {
+            const float sum = vm::exp_shift_sum(row, nullptr, vn, m);
+            online_lse_push_max(states[(size_t)((r0 + r) * p.splits + s)], (double)m, (double)sum);
+          }
+          const int64_t t = targets[act[(size_t)(r0 + r)]];
+          if (t >= v0 && t < v0 + vn) tlogit[(size_t)(r0 + r)] = row[t - v0];
+        }
+      }
+    }
+  });
+
+  parallel_for(p.na, 256, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      OnlineLseT<double> st = online_lse_init<double>();
+      for (int64_t s = 0; s < p.splits; ++s) st = online_lse_merge(st, states[(size_t)(r * p.splits + s)]);
+      const double l = online_lse_value(st);
+      const int64_t n = act[(size_t)r];
+      lse[n] = (float)l;
+      loss[n] = ce_row_loss(l, tlogit[(size_t)r], weights, n);
+    }
+  });
+}
+
+void proj_ce_backward(const float* hidden, const float* table, const int32_t* targets, const float* weights,
+                      const float* lse, const float* dloss, float* dhidden, float* dtable, int64_t N, int64_t D,
+                      int64_t V, int32_t ignore_index) {
+  if (D == 0) return;  // both outputs are empty
+  // rows that pass gradient: not ignored and a non-zero upstream scale
+  std::vector<int64_t> act;
+  std::vector<float> gscale;
+  for (int64_t n = 0; n < N; ++n) {
+    const float g = ce_row_grad_scale(targets[n], ignore_index, weights, dloss, n);
+    if (targets[n] == ignore_index || g == 0.0f) {
+      std::fill(dhidden + n * D, dhidden + (n + 1) * D, 0.0f);
+    } else {
+      act.push_back(n);
+      gscale.push_back(g);
+    }
+  }
+  const int64_t na = (int64_t)act.size();
+  if (na == 0) {
+    std::fill(dtable, dtable + V * D, 0.0f);
+    return;
+  }
+  const Plan p = make_plan(na, V);
+  const std::vector<float> hact = gather_rows(hidden, act, D);
+
+  // turns a logit tile (rows r0.., items v0..) into G in place
+  auto to_grad = [&](float* tile, int64_t r0, int64_t rn, int64_t v0, int64_t vn) {
+    for (int64_t r = 0; r < rn; ++r) {
+      float* row = tile + r * vn;
+      const int64_t n = act[(size_t)(r0 + r)];
+      vm::exp_shift_sum(row, row, vn, lse[n]);
+      ce_grad_from_prob(row, vn, v0, targets[n], gscale[(size_t)(r0 + r)]);
+    }
+  };
+
+  // pass 1: dHidden partials per split, part[(s * na + r) * D]
+  std::vector<float> part((size_t)(p.splits * na * D));
+  parallel_for(p.items(), 1, [&](int64_t w0, int64_t w1) {
+    std::vector<float> tile((size_t)(kRowBlock * kChunk));
+    for (int64_t w = w0; w < w1; ++w) {
+      const int64_t rb = w / p.splits, s = w % p.splits;
+      const int64_t r0 = rb * kRowBlock, rn = std::min(kRowBlock, na - r0);
+      float* dst = part.data() + (s * na + r0) * D;
+      const int64_t c0 = s * p.cps, c1 = std::min(p.nchunks, c0 + p.cps);
+      bool first = true;
+      for (int64_t c = c0; c < c1; ++c) {
+        const int64_t v0 = c * kChunk, vn = std::min(kChunk, V - v0);
+        if (vn <= 0) break;
+        tile_nt(hact.data() + r0 * D, table + v0 * D, tile.data(), rn, vn, D);
+        to_grad(tile.data(), r0, rn, v0, vn);
+        gemm_tile(tile.data(), table + v0 * D, dst, rn, D, vn, false, false, !first);
+        first = false;
+      }
+      if (first) std::fill(dst, dst + rn * D, 0.0f);
+    }
+  });
+  parallel_for(na, std::max<int64_t>(1, 16384 / D), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* out = dhidden + act[(size_t)r] * D;
+      const float* src = part.data() + r * D;
+      std::memcpy(out, src, sizeof(float) * (size_t)D);
+      for (int64_t s = 1; s < p.splits; ++s) {
+        const float* q = part.data() + (s * na + r) * D;
+        for (int64_t d = 0; d < D; ++d) out[d] += q[d];
+      }
+    }
+  });
+
+  // pass 2: dTable, each task owns kChunkT table rows and walks all row blocks in order
+  const int64_t nct = (V + kChunkT - 1) / kChunkT;
+  const int64_t nrbt = (na + kRowBlockT - 1) / kRowBlockT;
+  parallel_for(nct, 1, [&](int64_t c0, int64_t c1) {
+    std::vector<float> tile((size_t)(kRowBlockT * kChunkT));
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t v0 = c * kChunkT, vn = std::min(kChunkT, V - v0);
+      for (int64_t rb = 0; rb < nrbt; ++rb) {
+        const int64_t r0 = rb * kRowBlockT, rn = std::min(kRowBlockT, na - r0);
+        tile_nt(hact.data() + r0 * D, table + v0 * D, tile.data(), rn, vn, D);
+        to_grad(tile.data(), r0, rn, v0, vn);
+        gemm_tile(tile.data(), hact.data() + r0 * D, dtable + v0 * D, vn, D, rn, true, false, rb > 0);
+      }
+    }
+  });
+}
+
+}  // namespace seqfair
