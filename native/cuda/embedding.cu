@@ -6,11 +6,13 @@
 //     increasing i — the order of the CPU path, so the two give the same bits.
 //   grad norm    norms[b,l] = ||g[b,l,:]||₂ (double sum) where mask[b,l] = 1, else 0;
 //                rowmax[b] = max_l norms[b,l]; argmax[b] = the first l reaching it
-//     one thread per (b,l), then one thread per b (the CPU's loop, same ties).
+//     one thread per (b,l) (row_l2_norm), then one thread per b (first_argmax_update, the CPU's
+//     loop and ties; seqfair/rows.h).
 #include <cmath>
 
 #include "cuda/kernels.h"
 #include "cuda/launch.h"
+#include "seqfair/rows.h"
 
 namespace seqfair {
 namespace cuda {
@@ -47,14 +49,7 @@ __global__ void sfk_scatter_rows(const float* dout, const unsigned long long* ke
 
 __global__ void sfk_grad_norm_rows(const float* g, const int32_t* mask, float* norms, int64_t BL, int64_t D) {
   for (int64_t r = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; r < BL; r += (int64_t)gridDim.x * blockDim.x) {
-    float nrm = 0.0f;
-    if (mask[r] != 0) {
-      const float* x = g + r * D;
-      double s = 0;
-      for (int64_t d = 0; d < D; ++d) s += (double)x[d] * (double)x[d];
-      nrm = (float)sqrt(s);
-    }
-    norms[r] = nrm;
+    norms[r] = mask[r] != 0 ? row_l2_norm(g + r * D, D) : 0.0f;
   }
 }
 
@@ -62,13 +57,7 @@ __global__ void sfk_grad_norm_argmax(const float* norms, float* rowmax, int32_t*
   for (int64_t b = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; b < B; b += (int64_t)gridDim.x * blockDim.x) {
     float best = 0.0f;
     int32_t best_l = 0;
-    for (int64_t l = 0; l < L; ++l) {
-      const float nrm = norms[b * L + l];
-      if (l == 0 || nrm > best) {  // strict: the first maximum wins ties
-        best = nrm;
-        best_l = (int32_t)l;
-      }
-    }
+    for (int64_t l = 0; l < L; ++l) first_argmax_update(norms[b * L + l], (int32_t)l, &best, &best_l);
     rowmax[b] = L > 0 ? best : 0.0f;
     argmax[b] = best_l;
   }

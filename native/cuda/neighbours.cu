@@ -1,8 +1,8 @@
 // A-FSR neighbourhoods (FORMAT.md 4.10, A-FSR Eqs. 6 and 7); top-k rules: seqfair/topk.h.
 //
 // cosineTopk, x (N,D), Q queries (all rows when null) -> indices, similarities (Q,k):
-//   1. rows normalised once (one thread per row, norm in double; a zero row stays zero, so its
-//      similarity with anything is exactly 0; + 0.0f turns -0 into +0);
+//   1. rows normalised once (one thread per row, cosine_normalize_row of seqfair/rows.h: norm in
+//      double; a zero row stays zero, so its similarity with anything is exactly 0; -0 → +0);
 //   2. tiled similarity: S (Qb, Nc) = Xq · X[c0:c0+Nc]ᵀ through the tiled GEMM (gemm.cu), whose
 //      outputs each sum their D products in the same order wherever they sit, so duplicated rows
 //      get bitwise-equal similarities (the exact ties the fixtures pin down; the CPU path gets the
@@ -21,6 +21,7 @@
 
 #include "cuda/kernels.h"
 #include "cuda/launch.h"
+#include "seqfair/rows.h"
 #include "seqfair/topk.h"
 
 namespace seqfair {
@@ -31,12 +32,7 @@ constexpr int kSlots = 32;  // partial top-k lists per query
 
 __global__ void sfk_cosine_normalize(const float* x, float* xn, int64_t N, int64_t D) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < N; i += (int64_t)gridDim.x * blockDim.x) {
-    const float* xi = x + i * D;
-    float* yi = xn + i * D;
-    double sq = 0;
-    for (int64_t d = 0; d < D; ++d) sq += (double)xi[d] * (double)xi[d];
-    const double inv = sq > 0 ? 1.0 / sqrt(sq) : 0.0;
-    for (int64_t d = 0; d < D; ++d) yi[d] = (float)((double)xi[d] * inv) + 0.0f;
+    cosine_normalize_row(x + i * D, xn + i * D, D);
   }
 }
 

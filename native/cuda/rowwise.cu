@@ -11,13 +11,14 @@
 // partials in chunk order, like the CPU driver.
 // GELU: one thread per element, gelu_forward_elem / gelu_backward_elem (seqfair/gelu.h).
 // Softmax: one block per row; max and Σ exp in a fixed tree (block_max / block_sum in double), then
-// the CPU's element formula (float exp, scaled by the double reciprocal of the sum).
+// the CPU's element formula (softmax_elem / softmax_backward_elem, seqfair/rows.h).
 #include <cmath>
 
 #include "cuda/kernels.h"
 #include "cuda/launch.h"
 #include "seqfair/gelu.h"
 #include "seqfair/layer_norm.h"
+#include "seqfair/rows.h"
 
 namespace seqfair {
 namespace cuda {
@@ -96,7 +97,7 @@ __global__ void __launch_bounds__(256) sfk_softmax_forward(const float* x, float
     for (int64_t c = threadIdx.x; c < C; c += blockDim.x) s += (double)expf(xr[c] - mx);
     s = block_sum(s, dbuf);
     const double inv = 1.0 / s;
-    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) yr[c] = (float)((double)expf(xr[c] - mx) * inv);
+    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) yr[c] = softmax_elem(xr[c], mx, inv);
   }
 }
 
@@ -110,7 +111,7 @@ __global__ void __launch_bounds__(256) sfk_softmax_backward(const float* y, cons
     double dot = 0;
     for (int64_t c = threadIdx.x; c < C; c += blockDim.x) dot += (double)yr[c] * (double)gr[c];
     dot = block_sum(dot, dbuf);
-    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) dr[c] = (float)((double)yr[c] * ((double)gr[c] - dot));
+    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) dr[c] = softmax_backward_elem(yr[c], gr[c], dot);
   }
 }
 

@@ -1,14 +1,16 @@
 /**
- * Backend loader. SEQFAIR_BACKEND = reference | cpu | auto (default auto: the best that loads).
+ * Backend loader. SEQFAIR_BACKEND = reference | cpu | cuda | auto (default auto: the best that loads:
+ * cuda when its addon loads and a device answers, else cpu, else reference).
  * A requested or default native backend that cannot load falls back to `reference` with one line
  * on stderr saying why; asking for `cpu` explicitly and failing is an error only when
  * SEQFAIR_STRICT_BACKEND=1 (CI uses it so a broken build cannot hide behind the fallback).
  */
 import type { Backend } from './backend.js';
 import { loadCpuAddon, loadCpuBackend } from './cpu.js';
+import { chooseWithCuda, cudaNote } from './cuda.js';
 import { referenceBackend } from './reference.js';
 
-export type BackendName = 'reference' | 'cpu' | 'auto';
+export type BackendName = 'reference' | 'cpu' | 'cuda' | 'auto';
 
 let current: Backend | null = null;
 let fallbackReason: string | null = null;
@@ -16,7 +18,7 @@ let fallbackReason: string | null = null;
 function choose(name: string): Backend {
   if (name === 'reference') return referenceBackend;
   if (name !== 'cpu' && name !== 'auto') {
-    throw new Error(`SEQFAIR_BACKEND must be reference, cpu or auto, got '${name}'`);
+    throw new Error(`SEQFAIR_BACKEND must be reference, cpu, cuda or auto, got '${name}'`);
   }
   try {
     return loadCpuBackend();
@@ -30,13 +32,13 @@ function choose(name: string): Backend {
 
 /** The backend every op runs on. */
 export function getBackend(): Backend {
-  current ??= choose(process.env.SEQFAIR_BACKEND ?? 'auto');
+  current ??= chooseWithCuda(process.env.SEQFAIR_BACKEND ?? 'auto', choose);
   return current;
 }
 
 /** Switches backend for the ops that follow (tensors are plain arrays, so they carry over). */
 export function setBackend(name: BackendName | Backend): Backend {
-  current = typeof name === 'string' ? choose(name) : name;
+  current = typeof name === 'string' ? chooseWithCuda(name, choose) : name;
   return current;
 }
 
@@ -61,7 +63,7 @@ export interface BackendInfo {
 
 export function info(): BackendInfo {
   const b = getBackend();
-  return { backend: b.name, threads: b.threads, simd: b.simd, note: fallbackReason };
+  return { backend: b.name, threads: b.threads, simd: b.simd, note: fallbackReason ?? cudaNote() };
 }
 
 /** Sets the cpu backend's worker threads (SEQFAIR_THREADS sets the initial count). */
