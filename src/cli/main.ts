@@ -5,6 +5,9 @@
 import { Command, CommanderError } from 'commander';
 import { info } from '../backend/index.js';
 import { goldenMain } from '../golden/main.js';
+import { registerCompare } from './commands/compare.js';
+import { registerReport } from './commands/report.js';
+import { registerTrain } from './commands/train.js';
 
 export function buildProgram(): Command {
   const program = new Command('seqfair')
@@ -33,6 +36,9 @@ export function buildProgram(): Command {
       process.exitCode = goldenMain(dir);
     });
 
+  registerTrain(program);
+  registerCompare(program);
+  registerReport(program);
   return program;
 }
 
