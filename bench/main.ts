@@ -1,0 +1,228 @@
+/**
+ * `npm run bench`: seqfair's `cpu` backend kernels against TensorFlow.js (cpu and wasm backends)
+ * on the cases of bench/cases/, one table to stdout (progress on stderr).
+ *
+ *   npm run bench -- [--json] [--only a,b] [--impl a,b] [--full] [--check] [--reps N] [--threads N]
+ *
+ * --json     one compact JSON object per case and implementation on stdout, nothing else
+ * --only     comma list of case names (default all)
+ * --impl     comma list of seqfair-cpu, tfjs-cpu, tfjs-wasm (default all)
+ * --full     also run the peers a case marks too slow (tfjs-cpu on the biggest products)
+ * --check    before timing, compare each peer's results with seqfair-cpu's (tolerance per case)
+ * --reps N   most timed calls per row (default 20)
+ * --threads N  seqfair's worker threads (default: SEQFAIR_THREADS or all cores)
+ *
+ * Exit status: 0, 1 when a row failed (error or --check mismatch), 2 on a usage error.
+ * Unsupported (a peer lacks a kernel) and skipped rows are reported, not failures.
+ */
+import { parseArgs } from 'node:util';
+import type { Backend } from '../src/backend/backend.js';
+import { loadCpuAddon, loadCpuBackend } from '../src/backend/cpu.js';
+import { type BenchCase, IMPLS, type Impl, type Outputs, type Peer, type Prepared, Unsupported } from './case.js';
+import { CASES } from './cases/index.js';
+import { type Row, jsonLine, machineInfo, table } from './report.js';
+import { defaultTimer, measure, type TimerOptions } from './timer.js';
+import { tfjsInfo, tfjsTensorCount, useTfjs } from './tfjs.js';
+
+const USAGE = `usage: npm run bench -- [--json] [--only CASES] [--impl IMPLS] [--full] [--check] [--reps N] [--threads N]
+  cases: ${CASES.map((c) => c.name).join(', ')}
+  impls: ${IMPLS.join(', ')}`;
+
+class UsageError extends Error {}
+
+interface Options {
+  json: boolean;
+  cases: BenchCase[];
+  impls: Impl[];
+  full: boolean;
+  check: boolean;
+  threads: number | null;
+  timer: TimerOptions;
+}
+
+function list<T extends string>(value: string | undefined, valid: readonly T[], what: string): T[] | null {
+  if (value === undefined) return null;
+  const names = value.split(',').map((s) => s.trim()).filter((s) => s);
+  const bad = names.filter((n) => !(valid as readonly string[]).includes(n));
+  if (bad.length || !names.length) {
+    throw new UsageError(`unknown ${what}${bad.length > 1 ? 's' : ''}: ${bad.join(', ') || '(empty list)'}; valid ${what}s: ${valid.join(', ')}`);
+  }
+  return names as T[];
+}
+
+function positiveInt(value: string | undefined, flag: string): number | null {
+  if (value === undefined) return null;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got '${value}'`);
+  return n;
+}
+
+function parse(argv: string[]): Options | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        json: { type: 'boolean' }, only: { type: 'string' }, impl: { type: 'string' },
+        full: { type: 'boolean' }, check: { type: 'boolean' }, reps: { type: 'string' },
+        threads: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+      strict: true, allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help) return 'help';
+  const only = list(values.only, CASES.map((c) => c.name), 'case');
+  const impls = list(values.impl, IMPLS, 'impl') ?? [...IMPLS];
+  const reps = positiveInt(values.reps, '--reps');
+  return {
+    json: values.json ?? false,
+    cases: only ? CASES.filter((c) => only.includes(c.name)) : [...CASES],
+    // fixed order: seqfair first (the reference of ratios and checks), the slowest peer last
+    impls: (['seqfair-cpu', 'tfjs-wasm', 'tfjs-cpu'] as const).filter((i) => impls.includes(i)),
+    full: values.full ?? false,
+    check: values.check ?? false,
+    threads: positiveInt(values.threads, '--threads'),
+    timer: reps ? { ...defaultTimer, maxReps: reps, minReps: Math.min(defaultTimer.minReps, reps) } : defaultTimer,
+  };
+}
+
+/** A peer that lacks a kernel says so in one of these ways. */
+function unsupportedNote(e: unknown): string | null {
+  const msg = (e as Error)?.message ?? String(e);
+  if (e instanceof Unsupported) return msg;
+  const m = /Kernel '(\w+)' not registered for backend '(\w+)'/.exec(msg);
+  if (m) return `no ${m[2]} kernel for ${m[1]}`;
+  if (/not (yet )?implemented|not supported/i.test(msg)) return msg.split('\n')[0]!;
+  return null;
+}
+
+/** Compares a peer's outputs with seqfair's: floats by max |a-b| / max|ref|, indices by mismatch count. */
+function compare(ref: Outputs, got: Outputs, tolerance: number): { ok: boolean; text: string } {
+  const parts: string[] = [];
+  let ok = true;
+  for (const [key, r] of Object.entries(ref)) {
+    const g = got[key];
+    if (!g) continue;
+    if (g.length !== r.length) { ok = false; parts.push(`${key} length ${g.length} vs ${r.length}`); continue; }
+    if (r instanceof Int32Array) {
+      let diff = 0;
+      for (let i = 0; i < r.length; i++) if (r[i] !== g[i]) diff++;
+      if (diff > r.length / 100) ok = false;
+      parts.push(`${key} ${diff}/${r.length} differ`);
+    } else {
+      let scale = 0, err = 0;
+      for (let i = 0; i < r.length; i++) {
+        scale = Math.max(scale, Math.abs(r[i]!));
+        err = Math.max(err, Math.abs(r[i]! - g[i]!));
+      }
+      const rel = err / (scale || 1);
+      if (!(rel <= tolerance)) ok = false;
+      parts.push(`${key} ${rel.toExponential(1)}`);
+    }
+  }
+  return { ok, text: `${ok ? 'ok' : 'MISMATCH'} (${parts.join(', ')}; tol ${tolerance})` };
+}
+
+async function runRow(c: BenchCase, impl: Impl, o: Options, be: Backend | string,
+  refs: Map<string, Outputs>): Promise<Row> {
+  const row: Row = { case: c.name, impl, status: 'ok' };
+  if (impl !== 'seqfair-cpu' && c.infeasible?.[impl as Peer]) {
+    return { ...row, status: 'skipped', note: c.infeasible[impl as Peer] };
+  }
+  if (impl !== 'seqfair-cpu' && c.slow?.[impl as Peer] && !o.full) {
+    return { ...row, status: 'skipped', note: `${c.slow[impl as Peer]}; --full runs it` };
+  }
+  if (impl === 'seqfair-cpu' && typeof be === 'string') return { ...row, status: 'error', note: be };
+  const tensorsBefore = tfjsTensorCount();
+  let p: Prepared | null = null;
+  try {
+    p = impl === 'seqfair-cpu' ? c.seqfair(be as Backend) : c.tfjs(await useTfjs(impl));
+    if (o.check) {
+      const outs = p.outputs();
+      if (impl === 'seqfair-cpu') refs.set(c.name, outs);
+      else if (refs.has(c.name)) row.check = compare(refs.get(c.name)!, outs, c.tolerance ?? 1e-3);
+    }
+    row.timing = measure(() => p!.run(), o.timer);
+    if (c.flops) row.gflops = c.flops / (row.timing.median_ms * 1e6);
+  } catch (e) {
+    const unsupported = impl === 'seqfair-cpu' ? null : unsupportedNote(e);
+    row.status = unsupported ? 'unsupported' : 'error';
+    row.note = unsupported ?? ((e as Error)?.message ?? String(e)).split('\n')[0]!;
+  } finally {
+    p?.dispose();
+  }
+  const leaked = tfjsTensorCount() - tensorsBefore;
+  // (a peer that threw may leave tfjs's own bookkeeping tensors behind: only ok rows are checked)
+  if (leaked > 0 && row.status === 'ok') process.stderr.write(`bench: ${c.name} ${impl} left ${leaked} tfjs tensors alive\n`);
+  return row;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  // Libraries (tfjs) print banners and warnings with console.*: keep stdout for the results.
+  console.log = console.info = console.warn = console.error;
+
+  let o: Options;
+  try {
+    const parsed = parse(argv);
+    if (parsed === 'help') { process.stdout.write(USAGE + '\n'); return 0; }
+    o = parsed;
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`bench: ${e.message}\n${USAGE}\n`);
+    return 2;
+  }
+
+  // seqfair's cpu backend: a load failure becomes an error row per case, not a crash
+  let be: Backend | string = 'not requested';
+  let seqfairLine = 'not run';
+  if (o.impls.includes('seqfair-cpu')) {
+    try {
+      if (o.threads) loadCpuAddon().setThreads(o.threads);
+      be = loadCpuBackend();
+      seqfairLine = `cpu backend (C++ addon), SIMD ${be.simd}, ${be.threads} thread${be.threads === 1 ? '' : 's'}`;
+    } catch (e) {
+      be = `cpu addon did not load: ${(e as Error).message.split('\n')[0]}`;
+      seqfairLine = be;
+    }
+  }
+
+  const rows: Row[] = [];
+  const refs = new Map<string, Outputs>();
+  for (const c of o.cases) {
+    for (const impl of o.impls) {
+      if (!o.json) process.stderr.write(`${c.name} ${impl} ... `);
+      const t0 = performance.now();
+      const row = await runRow(c, impl, o, be, refs);
+      rows.push(row);
+      if (o.json) process.stdout.write(jsonLine(row) + '\n');
+      else {
+        const what = row.timing ? `median ${row.timing.median_ms.toFixed(2)} ms` : `${row.status}${row.note ? `: ${row.note}` : ''}`;
+        process.stderr.write(`${what} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+      }
+    }
+  }
+
+  if (!o.json) {
+    const tf = tfjsInfo();
+    const peers: string[] = [];
+    if (o.impls.includes('tfjs-cpu')) peers.push('cpu (JavaScript, 1 thread)');
+    if (tf.wasm) {
+      peers.push(`wasm ${tf.wasm.version} (${tf.wasm.simd ? 'SIMD' : 'no SIMD'}, ${tf.wasm.threads} thread${tf.wasm.threads === 1 ? '' : 's'}: ` +
+        'the threaded build cannot start its workers in Node)');
+    }
+    const notes = [
+      'Inputs are identical for all implementations (bench/data.ts); tfjs intermediates are freed with tf.tidy after every call.',
+    ];
+    if (rows.some((r) => r.status === 'skipped')) notes.push('skipped: tfjs-cpu rows measured or estimated at > 1 min per call (`--full` runs them), and one that cannot run (embedding).');
+    const m = machineInfo(seqfairLine, tf.version ? `@tensorflow/tfjs ${tf.version}: ${peers.join('; ')}` : null);
+    process.stdout.write(table(rows, m, o.timer, notes) + '\n');
+  }
+  return rows.some((r) => r.status === 'error' || (r.check && !r.check.ok)) ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e) => { process.stderr.write(`bench: ${(e as Error)?.stack ?? String(e)}\n`); process.exitCode = 1; },
+);

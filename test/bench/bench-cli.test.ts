@@ -1,0 +1,81 @@
+/**
+ * The benchmark CLI (bench/main.ts): its JSON lines and its usage errors. Only seqfair's fastest
+ * cases run, a few calls each, so this stays within seconds; the TensorFlow.js peers are not
+ * loaded. Without the native addon the JSON run must still answer, with error rows.
+ */
+import { spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadCpuAddon } from '../../src/backend/cpu.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function bench(args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/main.ts', ...args], {
+    cwd: root, encoding: 'utf8', timeout: 60_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function addonLoads(): boolean {
+  try {
+    loadCpuAddon();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('bench CLI', () => {
+  it('1. an unknown case is a usage error (exit 2) listing the valid cases', () => {
+    const r = bench(['--json', '--only', 'grad-norm,no-such-case']);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('unknown case: no-such-case');
+    for (const name of ['gemm-1024', 'gemm-2048', 'attention', 'gru', 'proj-ce-1683', 'proj-ce-20000',
+      'grad-norm', 'topk-1683', 'topk-100000', 'dirichlet']) {
+      expect(r.stderr).toContain(name);
+    }
+  });
+
+  it('2. an unknown implementation or option is a usage error too', () => {
+    const impl = bench(['--impl', 'seqfair-cpu,tfjs-node']);
+    expect(impl.status).toBe(2);
+    expect(impl.stderr).toContain('unknown impl: tfjs-node');
+    expect(impl.stderr).toContain('tfjs-wasm');
+    expect(bench(['--frobnicate']).status).toBe(2);
+  });
+
+  it('3. --json prints one object per case with the timing fields, nothing else', () => {
+    const r = bench(['--json', '--only', 'grad-norm,dirichlet', '--impl', 'seqfair-cpu', '--reps', '3']);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    const rows = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rows.map((o) => o['case'])).toEqual(['grad-norm', 'dirichlet']);
+    for (const o of rows) {
+      expect(o['impl']).toBe('seqfair-cpu');
+      expect(o).toHaveProperty('median_ms');
+      expect(o).toHaveProperty('min_ms');
+    }
+    if (addonLoads()) {
+      expect(r.status, r.stderr).toBe(0);
+      for (const o of rows) {
+        const median = o['median_ms'] as number, min = o['min_ms'] as number;
+        expect(Number.isFinite(median) && median > 0).toBe(true);
+        expect(min).toBeGreaterThan(0);
+        expect(min).toBeLessThanOrEqual(median);
+        expect(o['runs']).toBeGreaterThanOrEqual(1);
+        expect(o).not.toHaveProperty('status');
+      }
+    } else {
+      // no addon: the rows say why instead of timing anything, and the run fails
+      expect(r.status).toBe(1);
+      for (const o of rows) {
+        expect(o['median_ms']).toBeNull();
+        expect(o['status']).toBe('error');
+        expect(String(o['note'])).toContain('addon');
+      }
+    }
+  });
+});
