@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // the GPU suites need a GPU: `npm run test:gpu` runs them (vitest.gpu.config.ts)
+    exclude: ['test/gpu/**', '**/node_modules/**'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // the native addon spins its own threads; two forks keep the 2-core machines busy without thrashing

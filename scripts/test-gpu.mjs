@@ -26,7 +26,7 @@ if (why) {
   process.exit(0);
 }
 const vitest = join(packageRoot, 'node_modules', 'vitest', 'vitest.mjs');
-const r = spawnSync(process.execPath, [vitest, 'run', 'test/gpu', ...process.argv.slice(2)], {
+const r = spawnSync(process.execPath, [vitest, 'run', '--config', 'vitest.gpu.config.ts', ...process.argv.slice(2)], {
   cwd: packageRoot, stdio: 'inherit',
   env: { ...process.env, SEQFAIR_STRICT_BACKEND: '1', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc`.trim() },
 });

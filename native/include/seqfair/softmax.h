@@ -42,6 +42,11 @@ SEQFAIR_HD OnlineLseT<T> online_lse_init() {
 // Adds a chunk summarised by its maximum and Σ exp(x - chunk_max).
 template <typename T>
 SEQFAIR_HD void online_lse_push_max(OnlineLseT<T>& st, T chunk_max, T chunk_sum) {
+  if (chunk_max != chunk_max || st.m != st.m) {  // a NaN anywhere makes the whole row NaN
+    st.m = chunk_max != chunk_max ? chunk_max : st.m;
+    st.s = st.m;
+    return;
+  }
   if (chunk_max == -INFINITY) return;
   if (chunk_max > st.m) {
     st.s = st.s * exp(st.m - chunk_max) + chunk_sum;  // exp(-inf) = 0 for the empty state
