@@ -13,3 +13,4 @@ export { runGolden, runCase } from './golden/run.js';
 export { cvarWeights } from './fairness/cvar.js';
 export { chi2Weights } from './fairness/chi2.js';
 export { exponentiatedStep, robustLoss, streamLosses } from './fairness/group-weights.js';
+export * from './api.js';

@@ -5,9 +5,15 @@
 import { Command, CommanderError } from 'commander';
 import { info } from '../backend/index.js';
 import { goldenMain } from '../golden/main.js';
-import { registerCompare } from './commands/compare.js';
+import { registerObjectiveMethods } from '../api.js';
+import { registerAudit } from './commands/audit.js';
+import { registerBench } from './commands/bench.js';
+import { registerCompare, usage } from './commands/compare.js';
+import { registerDemo } from './commands/demo.js';
+import { registerEval } from './commands/eval.js';
 import { registerReport } from './commands/report.js';
 import { registerTrain } from './commands/train.js';
+import { TrainConfigSchema, UsageError, readConfig } from './config.js';
 
 export function buildProgram(): Command {
   const program = new Command('seqfair')
@@ -36,9 +42,25 @@ export function buildProgram(): Command {
       process.exitCode = goldenMain(dir);
     });
 
+  registerObjectiveMethods();
+  registerDemo(program);
   registerTrain(program);
   registerCompare(program);
+  registerEval(program);
+  registerAudit(program);
   registerReport(program);
+  registerBench(program);
+  // train and compare: the config file is checked field by field (zod, src/cli/config.ts) first
+  program.hook('preAction', (_program, action) => {
+    const file = (action.opts() as { config?: string }).config;
+    if (file === undefined || !['train', 'compare'].includes(action.name())) return;
+    try {
+      readConfig(TrainConfigSchema, file);
+    } catch (e) {
+      if (e instanceof UsageError) usage(action, e.message);
+      throw e;
+    }
+  });
   return program;
 }
 

@@ -196,9 +196,10 @@ describe('3. commands', () => {
   it('a bad config field exits 2 naming it', async () => {
     const cfg = tmp.write('bad-config.json', JSON.stringify({ lr: 0.001, batchsize: 32 }));
     expect(await main(['compare', '--data', DATA, '--config', cfg, '--out', path.join(tmp.dir, 'x')])).toBe(2);
-    expect(err).toMatch(/config: unknown field 'batchsize'/);
+    expect(err).toMatch(/config.*unknown field 'batchsize'/);
     writeFileSync(cfg, JSON.stringify({ optimizer: 'sgd' }));
     expect(await main(['compare', '--data', DATA, '--config', cfg, '--out', path.join(tmp.dir, 'x')])).toBe(2);
-    expect(err).toMatch(/optimizer must be 'adamw' or 'adam', got "sgd"/);
+    // (the message is the trainer's check or the command's config schema, whichever runs first)
+    expect(err).toMatch(/optimizer.*adamw.*sgd/);
   });
 });
