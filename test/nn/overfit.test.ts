@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Generator, Streams, Tensor, arange, crossEntropy, noGrad, rand } from '../../src/engine/index.js';
 import { Embedding, LayerNorm, Linear, Module, MultiHeadAttention } from '../../src/nn/index.js';
 import { Adam, clipGradNorm } from '../../src/optim/index.js';
+import { withBackend } from '../../src/backend/index.js';
 
 const V = 16, L = 8, D = 32, N = 32, STEPS = 80;
 
@@ -56,7 +57,7 @@ function data(): { ids: Tensor; targets: Tensor; count: number } {
 }
 
 describe('overfitting 32 random sequences', () => {
-  it(`a one-block attention model memorises them in ${STEPS} Adam steps (loss ≈ 2.8 → < 0.25; about 0.04 is reached)`, () => {
+  for (const backend of ['reference', 'cpu'] as const) it(`${backend}: a one-block attention model memorises them in ${STEPS} Adam steps (loss ≈ 2.8 → < 0.25; about 0.04 is reached)`, () => withBackend(backend, () => {
     const { ids, targets, count } = data();
     const model = new TinyAttention(new Generator(1, Streams.init));
     const opt = new Adam(model.parameters(), { lr: 1e-2 });
@@ -75,5 +76,5 @@ describe('overfitting 32 random sequences', () => {
     expect(losses[0]!).toBeGreaterThan(Math.log(V) - 0.5);
     expect(final, `losses every 25 steps: ${losses.filter((_, i) => i % 25 === 0).map((v) => v.toFixed(3)).join(' ')}`)
       .toBeLessThan(0.25);
-  });
+  }));
 });
