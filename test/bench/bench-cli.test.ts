@@ -3,7 +3,7 @@
  * cases run, a few calls each, so this stays within seconds; the TensorFlow.js peers are not
  * loaded. Without the native addon the JSON run must still answer, with error rows.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -11,11 +11,12 @@ import { loadCpuAddon } from '../../src/backend/cpu.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-function bench(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/main.ts', ...args], {
-    cwd: root, encoding: 'utf8', timeout: 60_000,
+/** Asynchronous: a worker blocked in a synchronous spawn misses vitest's RPC deadlines. */
+function bench(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, ['--import', 'tsx', 'bench/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 },
+      (err, stdout, stderr) => done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }));
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 function addonLoads(): boolean {
@@ -28,8 +29,8 @@ function addonLoads(): boolean {
 }
 
 describe('bench CLI', () => {
-  it('1. an unknown case is a usage error (exit 2) listing the valid cases', () => {
-    const r = bench(['--json', '--only', 'grad-norm,no-such-case']);
+  it('1. an unknown case is a usage error (exit 2) listing the valid cases', async () => {
+    const r = await bench(['--json', '--only', 'grad-norm,no-such-case']);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('unknown case: no-such-case');
@@ -39,16 +40,16 @@ describe('bench CLI', () => {
     }
   });
 
-  it('2. an unknown implementation or option is a usage error too', () => {
-    const impl = bench(['--impl', 'seqfair-cpu,tfjs-node']);
+  it('2. an unknown implementation or option is a usage error too', async () => {
+    const impl = await bench(['--impl', 'seqfair-cpu,tfjs-node']);
     expect(impl.status).toBe(2);
     expect(impl.stderr).toContain('unknown impl: tfjs-node');
     expect(impl.stderr).toContain('tfjs-wasm');
-    expect(bench(['--frobnicate']).status).toBe(2);
+    expect((await bench(['--frobnicate'])).status).toBe(2);
   });
 
-  it('3. --json prints one object per case with the timing fields, nothing else', () => {
-    const r = bench(['--json', '--only', 'grad-norm,dirichlet', '--impl', 'seqfair-cpu', '--reps', '3']);
+  it('3. --json prints one object per case with the timing fields, nothing else', async () => {
+    const r = await bench(['--json', '--only', 'grad-norm,dirichlet', '--impl', 'seqfair-cpu', '--reps', '3']);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
     const rows = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
