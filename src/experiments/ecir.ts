@@ -6,7 +6,7 @@
  * the popularity × length intersection; worst-group and overall NDCG@20 per method, and whether
  * CVaR DRO beats ERM on both.
  *
- *   npx tsx src/experiments/ecir.ts --out runs/fair-ecir [--seeds 1] [--stages agnostic,cvar-alpha,33,2060,1080]
+ *   npx tsx src/experiments/ecir.ts --out runs/fair-ecir [--seeds 1] [--stages agnostic,cvar-alpha,33,2060,1080,extra]
  *
  * Stages (each one compare() grid in its own sub-directory, resumable; a stage run again skips
  * its finished runs):
@@ -15,6 +15,7 @@
  *                 with the best validation NDCG@20 (the ECIR paper tunes α on validation NDCG)
  *   33|2060|1080  ipw, group-dro, streaming-dro trained on popularity:<s> and on length:<s> groups
  *                 (thirds are spelled popularity:3333 / length:3333 in results, as src/eval/groupings.ts reads them)
+ *   extra         class-balanced-log (the ECIR code's log-smoothed weights)
  * The intersection table uses the group-aware runs trained on popularity:3333 and on length:3333 (the
  * ECIR paper trains the group methods on one of the two groupings for it and reports both).
  * Stages run in the order given, so a partial run has the most informative part first.
@@ -57,6 +58,8 @@ export const ECIR_AWARE = ['ipw', 'group-dro', 'streaming-dro'] as const;
  * is the α with the best mean validation NDCG@20 ('cvar-dro*'); every α is listed.
  */
 export const CVAR_ALPHAS = [0.5, 0.8] as const;
+/** Stage 'extra': the ECIR code's log-smoothed class-balanced weights (plain inverse frequency weighs rare items up to ~60x on ML-100K). */
+export const ECIR_EXTRA = ['class-balanced-log'] as const;
 
 export const ECIR_SETTINGS = {
   data: 'ml-100k:/work/shared/datasets/ml-100k',
@@ -99,6 +102,8 @@ export async function runEcir(o: EcirOptions): Promise<{ entries: ResultEntry[];
   for (const stage of o.stages) {
     if (stage === 'agnostic') {
       await compare({ ...common, methods: [...ECIR_AGNOSTIC], out: stageDir(o.out, stage), onEvent: progressLine('[agnostic]') });
+    } else if (stage === 'extra') {
+      await compare({ ...common, methods: [...ECIR_EXTRA], out: stageDir(o.out, stage), onEvent: progressLine('[extra]') });
     } else if (stage === 'cvar-alpha') {
       for (const alpha of CVAR_ALPHAS) {
         await compare({ ...common, methods: ['cvar-dro'], methodParams: { 'cvar-dro': { alpha } }, out: path.join(o.out, `cvar-alpha-${alpha}`), onEvent: progressLine(`[cvar α=${alpha}]`) });
@@ -109,7 +114,7 @@ export async function runEcir(o: EcirOptions): Promise<{ entries: ResultEntry[];
         const methodParams = Object.fromEntries(ECIR_AWARE.map((m) => [m, { trainGroups: g }]));
         await compare({ ...common, methods: [...ECIR_AWARE], methodParams, out: stageDir(o.out, stage, g), onEvent: progressLine(`[${g}]`) });
       }
-    } else throw new RangeError(`--stages: unknown stage '${stage}' (known: agnostic, cvar-alpha, ${ECIR_SHARES.join(', ')})`);
+    } else throw new RangeError(`--stages: unknown stage '${stage}' (known: agnostic, cvar-alpha, ${ECIR_SHARES.join(', ')}, extra)`);
   }
   return report(o.out, ds);
 }
@@ -118,6 +123,7 @@ export async function runEcir(o: EcirOptions): Promise<{ entries: ResultEntry[];
 export async function report(out: string, ds: Dataset): Promise<{ entries: ResultEntry[]; table: EcirTable }> {
   const parts: { dir: string; rename?: (m: string) => string }[] = [{ dir: stageDir(out, 'agnostic') }];
   for (const alpha of CVAR_ALPHAS) parts.push({ dir: path.join(out, `cvar-alpha-${alpha}`), rename: (m) => `${m}[α=${alpha}]` });
+  parts.push({ dir: stageDir(out, 'extra') });
   for (const s of ECIR_SHARES) {
     for (const kind of ['popularity', 'length']) {
       const g = `${kind}:${SHARE_SPEC[s]}`;
@@ -164,7 +170,7 @@ export function orderLabels(labels: readonly string[]): string[] {
 function rowsFor(grouping: string, methods: readonly string[]): string[] {
   const train = grouping === INTERSECTION ? ['popularity:3333', 'length:3333'] : [grouping];
   const out: string[] = [];
-  const order = ['erm', 'ipw', 'class-balanced', 'group-dro', 'streaming-dro', 'cvar-dro', 'afsr'];
+  const order = ['erm', 'ipw', 'class-balanced', 'class-balanced-log', 'group-dro', 'streaming-dro', 'cvar-dro', 'afsr'];
   for (const m of order) {
     if ((ECIR_AWARE as readonly string[]).includes(m)) for (const g of train) out.push(`${m}[${g}]`);
     else if (m === 'cvar-dro') out.push('cvar-dro', ...CVAR_ALPHAS.map((a) => `cvar-dro[α=${a}]`));
@@ -273,7 +279,7 @@ async function main(): Promise<void> {
     data: { help: 'data spec', default: ECIR_SETTINGS.data },
     out: { help: 'output directory', default: 'runs/fair-ecir' },
     seeds: { help: 'number of seeds or a list', default: '1' },
-    stages: { help: 'comma-separated stages in order: agnostic, cvar-alpha, 33, 2060, 1080', default: 'agnostic,cvar-alpha,33,2060,1080' },
+    stages: { help: 'comma-separated stages in order: agnostic, cvar-alpha, 33, 2060, 1080, extra', default: 'agnostic,cvar-alpha,33,2060,1080,extra' },
     epochs: { help: 'maximum epochs (default 100)' },
     patience: { help: 'early-stopping patience in validations (default 10)' },
     'report-only': { help: 'merge and report the finished runs without training', flag: true },
