@@ -22,7 +22,9 @@ export { ResultsError, ResultsSchema, RunSchema, parseResults, readResults } fro
 export type { ResultRun, ResultsFile } from './schema.js';
 export { KNOWN_ORDERS, markColumn, orderGroups, summarize } from './summary.js';
 export type { BaselineComparison, GroupingInfo, GroupingSummary, Mark, ReportOptions, ReportSummary, RowSummary, SectionSummary, Stat, WorstStat } from './summary.js';
-export { reportCsv, reportMarkdown, reportTables, sectionTables, tableHtml, tableMarkdown } from './tables.js';
+export { publishedTable, reportCsv, reportMarkdown, reportTables, sectionTables, tableHtml, tableMarkdown } from './tables.js';
+export { PUBLISHED_METHOD, PUBLISHED_ML100K, checkPublished, publishedFor } from './published.js';
+export type { PublishedCheck, PublishedRow, PublishedValue } from './published.js';
 export type { Cell, Column, Table } from './tables.js';
 export { chartSpecs, prefixSvgIds, renderSvg } from './charts.js';
 export type { ChartSpec } from './charts.js';

@@ -10,8 +10,11 @@
  *   groups-<grouping>     per fairness metric and group: the group's mean ± std
  *   vs-<baseline>-<g>     Δ of the overall metric, the gap, the signed gap and the worst group
  *                         against the baseline, paired over seeds, with the t interval
+ *   published             ML-100K only: the erm rows beside the paper's and the reference
+ *                         implementation's numbers (src/report/published.ts)
  */
 import type { PairedComparison } from '../eval/fairness-stats.js';
+import { PUBLISHED_METHOD, checkPublished, publishedText } from './published.js';
 import { type Mark, type ReportSummary, type RowSummary, type SectionSummary, type Stat, metricLabel } from './summary.js';
 
 export interface Cell {
@@ -140,8 +143,45 @@ export function sectionTables(sec: SectionSummary, rep: Pick<ReportSummary, 'dig
   return tables;
 }
 
+/**
+ * seqfair's erm rows beside the published numbers of the same model and protocol, one column
+ * group per published metric: ours (mean ± std), the paper's, the reference's, and whether ours is
+ * at least the reference within two of its standard deviations. Null when nothing was published.
+ */
+export function publishedTable(sec: SectionSummary, digits: number): Table | null {
+  const rows = sec.rows.filter((r) => r.method === PUBLISHED_METHOD);
+  const checks = rows.map((r) => checkPublished(sec, r));
+  const metrics = [...new Set(checks.flat().map((c) => c.metric))];
+  if (metrics.length === 0) return null;
+  const columns: Column[] = metrics.flatMap((m): Column[] => [
+    { key: `published ${m} seqfair`, label: `${metricLabel(m)} seqfair`, kind: 'stat' },
+    ...(['paper', 'reference'] as const).flatMap((src): Column[] => [
+      { key: `published ${m} ${src}`, label: `${metricLabel(m)} ${src}`, kind: 'text' },
+      { key: `published ${m} vs ${src}`, label: `Δ ${src}`, kind: 'text' },
+    ]),
+  ]);
+  return {
+    id: `${sec.id}-published`, section: sec.id, title: `Against published numbers, ${sec.label}`,
+    caption: 'seqfair\'s erm (the papers\' Naive) beside the A-FSR paper\'s Table 3 (100 sampled negatives, drawing not stated) and the issue\'s PyTorch reference run on this machine (5 seeds; a single run where no std is shown). Mean ± std over seeds. Δ = seqfair − published; "ok" where seqfair is at least the published mean − 2 of its std, "below" where not.',
+    columns,
+    rows: rows.map((r, i) => ({
+      model: r.model, method: r.method,
+      cells: metrics.flatMap((m): Cell[] => [statCell(r.overall[m], digits), ...(['paper', 'reference'] as const).flatMap((src): Cell[] => {
+        const c = checks[i]!.find((x) => x.metric === m && x.source === src);
+        if (c === undefined) return [{ text: '' }, { text: '' }];
+        const verdict = c.withinTwoStd === null ? '' : c.withinTwoStd ? ' ok' : ' below';
+        return [{ text: publishedText(c.published), mean: c.published.mean, ...(c.published.std !== undefined ? { std: c.published.std } : {}) },
+          { text: `${fmt(c.diff, 3, true)}${verdict}`, mean: c.diff }];
+      })]),
+    })),
+  };
+}
+
 export function reportTables(rep: ReportSummary): Table[] {
-  return rep.sections.flatMap((s) => sectionTables(s, rep));
+  return rep.sections.flatMap((s) => {
+    const published = publishedTable(s, rep.digits);
+    return published ? [...sectionTables(s, rep), published] : sectionTables(s, rep);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
