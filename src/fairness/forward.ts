@@ -18,6 +18,7 @@
  * kind: class-balanced and adv train with full-softmax CE until the context carries `forward`.
  */
 import { Tensor, projectionCrossEntropy } from '../engine/index.js';
+import { outputProjection } from '../models/output.js';
 import { inputMask, targetCounts } from '../train/losses.js';
 import type { ObjectiveContext } from './objective.js';
 
@@ -75,7 +76,8 @@ export function forwardPass(ctx: ObjectiveContext, opts: { z?: Tensor; targetWei
     for (let j = 0; j < P; j++) w[b * P + j] = (tw ? tw[b * P + j]! : 1) / counts[b]!;
   }
   const targets = new Tensor(batch.targets.slice(0, B * P), [B * P]);
-  const perRow = projectionCrossEntropy(hidden.reshape([B * P, D]), model.outputTable(), targets, { weights: new Tensor(w, [B * P]), ignoreIndex: 0 });
+  const out = outputProjection(model, hidden.reshape([B * P, D]));
+  const perRow = projectionCrossEntropy(out.rows, out.table, targets, { weights: new Tensor(w, [B * P]), ignoreIndex: 0 });
   const losses = P === 1 ? perRow : perRow.reshape([B, P]).sum(1);
   return { hidden, losses };
 }

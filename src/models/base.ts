@@ -88,12 +88,19 @@ export abstract class RecommenderBase extends Module implements SequentialRecomm
   abstract encode(z: Tensor, mask: Tensor): Tensor;
   abstract outputTable(): Tensor;
 
-  /** hidden (N,D) → scores (N, vocabSize) = hidden · outputTable()ᵀ */
+  /** no output bias unless a model has one (BERT4Rec) */
+  outputBias(): Tensor | null {
+    return null;
+  }
+
+  /** hidden (N,D) → scores (N, vocabSize) = hidden · outputTable()ᵀ (+ outputBias()) */
   scores(hidden: Tensor): Tensor {
     if (hidden.rank !== 2 || hidden.shape[1] !== this.hiddenSize) {
       throw new Error(`${this.modelName}.scores: hidden is ${fmt(hidden.shape)}, expected (N,${this.hiddenSize})`);
     }
-    return linear(hidden, this.outputTable());
+    const s = linear(hidden, this.outputTable());
+    const bias = this.outputBias();
+    return bias === null ? s : s.add(bias);
   }
 
   /** The whole model on item ids: encode(embed(items), paddingMask(items)). */

@@ -5,6 +5,7 @@
  * methods need these per-sequence values, never only their mean.
  */
 import { Tensor, projectionCrossEntropy } from '../engine/index.js';
+import { outputProjection } from './output.js';
 import type { SequentialRecommender } from './types.js';
 
 const fmt = (s: readonly number[]): string => `(${s.join(',')})`;
@@ -29,6 +30,7 @@ export function sequenceLosses(model: SequentialRecommender, hidden: Tensor, tar
     for (let t = 0; t < L; t++) if (tv[b * L + t] !== 0) n++;
     inv[b] = n > 0 ? 1 / n : 0;
   }
-  const ce = projectionCrossEntropy(hidden.reshape([B * L, D]), model.outputTable(), targets.reshape([B * L]), { ignoreIndex: 0 });
+  const out = outputProjection(model, hidden.reshape([B * L, D]));
+  const ce = projectionCrossEntropy(out.rows, out.table, targets.reshape([B * L]), { ignoreIndex: 0 });
   return ce.reshape([B, L]).sum(1).mul(new Tensor(inv, [B]));
 }

@@ -35,6 +35,8 @@ export interface SequentialRecommender extends Module {
   encode(z: Tensor, mask: Tensor): Tensor;
   /** the (vocabSize, D) table that hidden states are scored against */
   outputTable(): Tensor;
+  /** an optional per-item output bias (vocabSize) added to the scores (src/models/output.ts) */
+  outputBias?(): Tensor | null;
   /** hidden rows (N,D) → scores (N, vocabSize) */
   scores(hidden: Tensor): Tensor;
 }

@@ -37,6 +37,7 @@ import {
 } from '../engine/index.js';
 import type { SequenceBatch } from '../data/batching.js';
 import { SeededRandom } from '../data/random.js';
+import { outputProjection } from '../models/output.js';
 import type { SequentialRecommender } from '../models/types.js';
 
 export type LossKind = 'ce' | 'sampled-softmax' | 'bce';
@@ -110,13 +111,13 @@ export function sequenceLosses(model: SequentialRecommender, batch: SequenceBatc
     throw new Error(`sequenceLosses: ${model.modelName}.encode gave hidden ${fmt(hidden.shape)} for a '${batch.kind}' batch of ${B} rows; expected (${B},${P},D)`);
   }
   const D = hidden.shape[2]!;
-  const rows = hidden.reshape([B * P, D]);
+  // rows·tableᵀ (+ the model's output bias, folded in as a column: src/models/output.ts)
+  const { rows, table } = outputProjection(model, hidden.reshape([B * P, D]));
   const counts = targetCounts(batch);
   // weight 1/n_b on every position of row b: summing a row's weighted losses gives its mean
   const w = new Float32Array(B * P);
   for (let b = 0; b < B; b++) if (counts[b]! > 0) w.fill(1 / counts[b]!, b * P, (b + 1) * P);
   const targets = new Tensor(batch.targets.slice(0, B * P), [B * P]);
-  const table = model.outputTable();
 
   if (kind === 'ce') {
     const perRow = projectionCrossEntropy(rows, table, targets, { weights: new Tensor(w, [B * P]), ignoreIndex: 0 });
@@ -135,7 +136,7 @@ export function sequenceLosses(model: SequentialRecommender, batch: SequenceBatc
   const wAct = Float32Array.from(active, (r) => w[r]!);
   const hAct = embedding(rows, new Tensor(Int32Array.from(active), [Na])); // (Na, D), gradient scatters back
   const candEmb = embedding(table, new Tensor(cand, [Na, C])); // (Na, C, D)
-  const logits = matmul(candEmb, hAct.reshape([Na, D, 1])).reshape([Na, C]);
+  const logits = matmul(candEmb, hAct.reshape([Na, rows.shape[1]!, 1])).reshape([Na, C]);
   let perActive: Tensor;
   if (kind === 'sampled-softmax') {
     // the target sits in column 0 of every candidate list

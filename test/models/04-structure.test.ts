@@ -135,6 +135,10 @@ describe('4.4 scores and the fused loss', () => {
   MODEL_NAMES.forEach((name, i) => {
     it(`4.4.${i + 1} ${name}: scores = hidden·tableᵀ over vocabSize classes; fused loss = CE of scores`, () => onRef(() => {
       const m = tinyModel(name, 50 + i).eval();
+      // a model with an output bias (BERT4Rec) gets a non-zero one, so scores and loss must add it
+      const bias = m.outputBias?.() ?? null;
+      if (bias) bias.values.set(randn([m.vocabSize], 1, 0, new Generator(7)).f32());
+      expect(bias !== null).toBe(name === 'bert4rec');
       const { ids: x, targets } = tinyBatch(m);
       const h = m.forward(x);
       const [B, Lh] = h.shape as [number, number, number];
@@ -145,6 +149,7 @@ describe('4.4 scores and the fused loss', () => {
       const t = m.outputTable().f32(), hv = flat.f32();
       let dot = 0;
       for (let d = 0; d < D; d++) dot += hv[3 * D + d]! * t[5 * D + d]!;
+      if (bias) dot += bias.f32()[5]!;
       expect(s.f32()[3 * m.vocabSize + 5]).toBeCloseTo(dot, 5);
       // per-sequence mean of softmax cross-entropy over the scores, target 0 ignored
       const ce = crossEntropy(s, targets.reshape([B * Lh]), { ignoreIndex: 0 }).f32();
@@ -156,6 +161,12 @@ describe('4.4 scores and the fused loss', () => {
       });
       const got = sequenceLosses(m, h, targets).f32();
       for (let b = 0; b < B; b++) expect(got[b]).toBeCloseTo(expected[b]!, 5);
+      if (bias) {
+        // the bias reaches the fused loss through its folded column: finite differences agree
+        const r = gradCheck(() => sequenceLosses(m, m.forward(x), targets).sum(), { bias: bias as Tensor }, { h: 1e-2 });
+        expectGradCheck(r);
+        expect(r.entries[0]!.analytic.some((v) => Math.abs(v) > 1e-3)).toBe(true);
+      }
       expect(() => m.scores(h)).toThrow(/scores: hidden is \(16,\d,16\), expected \(N,16\)/);
     }));
   });
