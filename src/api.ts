@@ -18,9 +18,7 @@
  * The engine (tensors, `nn`, `optim`) is exported beside this from src/index.ts.
  */
 import path from 'node:path';
-import { trainableUsers } from './data/batching.js';
 import { type DataSpec, loadDataSpec } from './compare/data-spec.js';
-import { methodNames, registerMethod } from './compare/methods.js';
 import type { Dataset } from './data/preprocess.js';
 import {
   OBJECTIVE_DEFAULTS, OBJECTIVE_NAMES, createObjective, isObjectiveName, needsGroups,
@@ -82,29 +80,3 @@ export const objectives = Object.freeze({
   needsGroups,
 });
 
-/**
- * Makes every objective that needs no user groups (cvar-dro, afsr and its ablations,
- * class-balanced) a method of compare() / `seqfair compare` / `train` / `demo`, through
- * createObjective. src/compare/methods.ts registers only 'erm' so far; a method already
- * registered there is left alone, so this becomes a no-op once it registers them itself.
- * The group-aware objectives (ipw, reg, adv, group-dro, streaming-dro) need a grouping to train
- * on and are not registered here.
- *
- * A-FSR rebuilds its neighbour table every `refreshEvery` steps; the method context does not know
- * the batch size, so the default here is one epoch at the default batch of 64 (the paper's
- * schedule); a config's `methods.afsr.refreshEvery` overrides it.
- */
-export function registerObjectiveMethods(): void {
-  const known = new Set(methodNames());
-  for (const name of OBJECTIVE_NAMES) {
-    if (known.has(name) || needsGroups(name)) continue;
-    registerMethod(name, (ctx) => {
-      const stepsPerEpoch = Math.max(1, Math.ceil(trainableUsers(ctx.dataset, 'next').length / 64));
-      const objective = createObjective(name, ctx.params, { dataset: ctx.dataset, seed: ctx.seed, stepsPerEpoch });
-      const config = (objective as { config?: Record<string, unknown> }).config;
-      return { objective, params: config ? { ...config } : { ...ctx.params } };
-    });
-  }
-}
-
-registerObjectiveMethods();

@@ -5,7 +5,6 @@
 import { Command, CommanderError } from 'commander';
 import { info } from '../backend/index.js';
 import { goldenMain } from '../golden/main.js';
-import { registerObjectiveMethods } from '../api.js';
 import { registerAudit } from './commands/audit.js';
 import { registerBench } from './commands/bench.js';
 import { registerCompare, usage } from './commands/compare.js';
@@ -42,7 +41,6 @@ export function buildProgram(): Command {
       process.exitCode = goldenMain(dir);
     });
 
-  registerObjectiveMethods();
   registerDemo(program);
   registerTrain(program);
   registerCompare(program);

@@ -158,7 +158,7 @@ export async function compare(o: CompareOptions): Promise<CompareResult> {
     const spec = grid[i]!;
     // the key needs the resolved config: build the (cheap) model and method to get it
     const model = buildModel(spec.model, ds, spec.seed, spec.modelOptions);
-    const method = createMethod(spec.method, { dataset: ds, seed: spec.seed, params: spec.methodParams ?? {} });
+    const method = createMethod(spec.method, { dataset: ds, seed: spec.seed, params: spec.methodParams ?? {}, model, batchSize: spec.train.batchSize });
     const resolved = resolveTrainConfig(model, { ...spec.train, seed: spec.seed, objective: method.objective });
     const { key } = runConfig(spec, model, resolved, method.params ?? spec.methodParams ?? {});
     const dir = path.join(o.out, 'runs', key);

@@ -43,7 +43,7 @@ import { groupFairness, meanStd, pairedComparison } from '../eval/fairness-stats
 import { writeReport } from '../report/index.js';
 import { orderGroups } from '../report/summary.js';
 import { addPerUserGrouping, isMain, mergeResults, parseArgs, parseSeeds, progressLine, writeAtomic } from './common.js';
-import { groupingLabels, registerFairnessMethods } from './methods.js';
+import { groupingLabels } from '../compare/train-groups.js';
 
 export const ECIR_SHARES = ['33', '2060', '1080'] as const;
 /** the grouping specs' share part: src/eval/groupings.ts reads thirds as '3333' (or none), not '33' */
@@ -88,7 +88,6 @@ function stageDir(out: string, stage: string, grouping?: string): string {
 export async function runEcir(o: EcirOptions): Promise<{ entries: ResultEntry[]; table: EcirTable }> {
   const data = o.data ?? ECIR_SETTINGS.data;
   const ds = o.dataset ?? await loadDataSpec(data);
-  registerFairnessMethods({ batchSize: ECIR_SETTINGS.train.batchSize, hiddenSize: 64 });
   mkdirSync(o.out, { recursive: true });
   const train: Partial<TrainSettings> = {
     ...ECIR_SETTINGS.train,

@@ -26,7 +26,6 @@ import type { ResultEntry, TrainSettings } from '../compare/index.js';
 import { meanStd, pairedComparison } from '../eval/fairness-stats.js';
 import { writeReport } from '../report/index.js';
 import { isMain, parseArgs, parseSeeds, progressLine, writeAtomic } from './common.js';
-import { registerFairnessMethods } from './methods.js';
 
 export const SIGIR_METHODS = ['erm', 'ipw', 'reg', 'adv', 'afsr', 'afsr-no-dns', 'afsr-no-dro'] as const;
 const DEMOGRAPHIC = ['ipw', 'reg', 'adv'];
@@ -148,7 +147,6 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const out = a.out!;
   const attr = a.attribute!;
-  registerFairnessMethods({ batchSize: 64, hiddenSize: 64 });
   const ds = await loadDataSpec(a.data!);
   const methods = a.methods!.split(',');
   const methodParams = Object.fromEntries(methods.filter((m) => DEMOGRAPHIC.includes(m)).map((m) => [m, { trainGroups: `random:${attr}` }]));

@@ -53,7 +53,6 @@ import type { Dataset } from '../data/preprocess.js';
 import { type MeanStd, type PairedComparison, meanStd, pairedComparison } from '../eval/fairness-stats.js';
 import { writeReport } from '../report/index.js';
 import { isMain, parseArgs, parseSeeds, progressLine, writeAtomic } from './common.js';
-import { registerFairnessMethods } from './methods.js';
 
 export interface SyntheticGapSettings {
   data: string;
@@ -97,7 +96,6 @@ export interface RunGapOptions extends Partial<SyntheticGapSettings> {
 /** Runs the grid (resumable: finished runs are skipped) and returns results.json's entries. */
 export async function runSyntheticGap(o: RunGapOptions): Promise<{ settings: SyntheticGapSettings; entries: ResultEntry[] }> {
   const s: SyntheticGapSettings = { ...SYNTHETIC_GAP, ...Object.fromEntries(Object.entries(o).filter(([k, v]) => k in SYNTHETIC_GAP && v !== undefined)) } as SyntheticGapSettings;
-  registerFairnessMethods({ batchSize: s.train.batchSize ?? 64, hiddenSize: s.modelOptions.hiddenSize ?? 64 });
   const ds = o.dataset ?? await loadDataSpec(s.data);
   mkdirSync(o.out, { recursive: true });
   const grid = {

@@ -82,7 +82,7 @@ export async function checkSetup(cmd: Command, a: { data: string; models: readon
     for (const meth of a.methods) {
       try {
         const model = buildModel(m, dataset, a.seeds[0]!, { ...settings.model, ...(settings.models[m] ?? {}) });
-        const setup = createMethod(meth, { dataset, seed: a.seeds[0]!, params: settings.methods[meth] ?? {} });
+        const setup = createMethod(meth, { dataset, seed: a.seeds[0]!, params: settings.methods[meth] ?? {}, model, batchSize: settings.train.batchSize });
         resolveTrainConfig(model, { epochs: 1, ...settings.train, seed: a.seeds[0]!, objective: setup.objective });
       } catch (e) {
         usage(cmd, `${m} / ${meth}: ${(e as Error).message}`);

@@ -224,7 +224,7 @@ Run again with the same options to reuse the finished runs; open <out>/index.htm
     for (const m of setup.methods) {
       try {
         const model = buildModel(DEMO_DEFAULTS.model, dataset, setup.seed, { ...setup.settings.model, ...(setup.settings.models[DEMO_DEFAULTS.model] ?? {}) });
-        const s = createMethod(m, { dataset, seed: setup.seed, params: setup.settings.methods[m] ?? {} });
+        const s = createMethod(m, { dataset, seed: setup.seed, params: setup.settings.methods[m] ?? {}, model, batchSize: setup.settings.train.batchSize });
         resolveTrainConfig(model, { epochs: 1, ...setup.settings.train, seed: setup.seed, objective: s.objective });
       } catch (e) {
         usage(cmd, `${DEMO_DEFAULTS.model} / ${m}: ${(e as Error).message}`);
