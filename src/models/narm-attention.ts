@@ -27,7 +27,9 @@ const fmt = (s: readonly number[]): string => `(${s.join(',')})`;
 
 /** e^{−x} per element, x clamped to ±EXP_LIMIT, in float64. */
 function negExp(x: Float32Array): Float64Array {
-  return Float64Array.from(x, (v) => Math.exp(-Math.min(EXP_LIMIT, Math.max(-EXP_LIMIT, v))));
+  const y = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) y[i] = Math.exp(-Math.min(EXP_LIMIT, Math.max(-EXP_LIMIT, x[i]!)));
+  return y;
 }
 
 /** q, k (B,L,H) f32, w (1,H) f32, mask (B,L) i32 → α (B,L,L) (see the file comment). */
@@ -80,6 +82,6 @@ export function narmCausalAttention(q: Tensor, k: Tensor, w: Tensor, mask: Tenso
         }
       }
     }
-    return [needs[0] ? Float32Array.from(dq) : null, needs[1] ? Float32Array.from(dk) : null, needs[2] ? Float32Array.from(dw) : null];
+    return [needs[0] ? new Float32Array(dq) : null, needs[1] ? new Float32Array(dk) : null, needs[2] ? new Float32Array(dw) : null];
   });
 }
