@@ -19,7 +19,7 @@
  */
 import { Tensor, projectionCrossEntropy } from '../engine/index.js';
 import { outputProjection } from '../models/output.js';
-import { inputMask, targetCounts } from '../train/losses.js';
+import { inputMask, lastPositionFor, targetCounts } from '../train/losses.js';
 import type { ObjectiveContext } from './objective.js';
 
 export interface SequenceLossOptions {
@@ -64,7 +64,7 @@ export function forwardPass(ctx: ObjectiveContext, opts: { z?: Tensor; targetWei
   const tw = opts.targetWeights;
   if (tw && tw.length !== B * P) throw new Error(`forwardPass: ${tw.length} target weights for a batch of ${B}×${P} target positions`);
   const z = opts.z ?? ctx.embed();
-  const hidden = model.encode(z, inputMask(batch));
+  const hidden = lastPositionFor(batch, model.encode(z, inputMask(batch)));
   if (hidden.rank !== 3 || hidden.shape[0] !== B || hidden.shape[1] !== P) {
     throw new Error(`forwardPass: ${model.modelName}.encode gave hidden ${fmt(hidden.shape)} for a '${batch.kind}' batch of ${B} rows; expected (${B},${P},D)`);
   }

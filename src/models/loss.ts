@@ -11,7 +11,7 @@ import type { SequentialRecommender } from './types.js';
 const fmt = (s: readonly number[]): string => `(${s.join(',')})`;
 
 /**
- * hidden (B,L',D) from encode and targets i32 (B,L') — or (B) when L' = 1 ('last' models) —
+ * hidden (B,L',D) from encode and targets i32 (B,L') — or (B) when L' = 1 —
  * → per-sequence losses (B): Σ_t ce[b,t] / #{t : targets[b,t] ≠ 0}, computed over the whole
  * output table (padding row and, for BERT4Rec, the mask token included as classes). A row
  * without any target gets loss 0 and no gradient.

@@ -1,19 +1,28 @@
 /**
- * NARM (Li et al., "Neural Attentive Session-based Recommendation", CIKM 2017). One hidden state
- * per sequence (targetKind 'last': the target is the item after the input).
+ * NARM (Li et al., "Neural Attentive Session-based Recommendation", CIKM 2017), computed for every
+ * prefix of the input in one pass (targetKind 'last': the task is the item after the input, and
+ * training covers every prefix, as Yue et al.'s template that A-FSR builds on).
  *
- *   x      = dropout_emb(z)                                   z = embed(items) = item_emb[items]
- *   h_1..L = GRU(x) (B,L,H), padded steps skipped (masked-gru.ts: states equal those of the
- *            unpadded sequence from h0 = 0)
- *   c_g    = h_L                                              global encoder: the last state
- *   α_j    = m_j · vᵀ σ(A1 h_L + A2 h_j)                       local encoder, Eq. 7–8 of the paper
- *   c_l    = Σ_j α_j h_j                                      (padding: m_j = 0 contributes nothing)
- *   c      = dropout_out([c_g ; c_l])  (B,2H)
- *   hidden = B c  (B,1,D)                                     B: the bilinear decoder's (D × 2H) matrix
- *   scores = hidden · item_embᵀ = item_embᵀ B c              = the paper's emb_iᵀ B c_t
+ *   x        = dropout_emb(z)                                 z = embed(items) = item_emb[items]
+ *   h_1..L   = GRU(x) (B,L,H), padded steps skipped (masked-gru.ts: states equal those of the
+ *              unpadded sequence from h0 = 0)
+ *   for every position t (the prefix ending at t):
+ *   c_g(t)   = h_t                                            global encoder: the prefix's last state
+ *   α_tj     = m_j · [j ≤ t] · vᵀ σ(A1 h_t + A2 h_j)           local encoder, Eq. 7–8 of the paper
+ *   c_l(t)   = Σ_j α_tj h_j                                   (narm-attention.ts)
+ *   c(t)     = dropout_out([c_g(t) ; c_l(t)])  (B,L,2H)
+ *   hidden_t = B c(t)  (B,L,D)                                B: the bilinear decoder's (D × 2H) matrix
+ *   scores   = hidden_t · item_embᵀ = item_embᵀ B c(t)         = the paper's emb_iᵀ B c_t
  *
- * The bilinear decoder is split at B c so the model fits the interface (hidden (B,1,D) scored
- * against the item table, and the fused projection cross-entropy applies unchanged).
+ * Position t depends only on items up to t (the GRU is causal, α is masked to j ≤ t), and padded
+ * steps are skipped, so hidden_t is exactly the NARM representation of the prefix ending at t as
+ * if that prefix were the whole (left-padded) input: the last position is the sequence's own
+ * representation (evaluation reads it), and a 'next'-style batch trains every prefix at once
+ * (src/train/batches.ts). test/models/05-narm-prefixes.test.ts checks this against NARM run on
+ * each prefix separately.
+ *
+ * The bilinear decoder is split at B c so the model fits the interface (hidden scored against the
+ * item table, and the fused projection cross-entropy applies unchanged).
  *
  * Decisions:
  *  - the attention weights are the paper's unnormalised α_tj = vᵀσ(A1 h_t + A2 h_j), masked at
@@ -26,13 +35,13 @@
  *  - no biases in A1, A2, v, B (the paper's equations have none; Yue et al. neither);
  *  - init: item table Glorot-uniform, GRU and linear layers PyTorch's defaults.
  */
-import { type Generator, type Tensor, concat, embedding } from '../engine/index.js';
+import { type Generator, type Tensor, concat, embedding, matmul } from '../engine/index.js';
 import { Dropout, Linear, type Parameter } from '../nn/index.js';
 import {
-  type CommonModelOptions, RecommenderBase, checkKnownOptions, maskColumn, positiveInt, probability,
-  xavierUniformParam,
+  type CommonModelOptions, RecommenderBase, checkKnownOptions, positiveInt, probability, xavierUniformParam,
 } from './base.js';
 import { MaskedGru } from './masked-gru.js';
+import { narmCausalAttention } from './narm-attention.js';
 
 export interface NarmOptions extends CommonModelOptions {
   /** GRU hidden width H (default 2·hiddenSize) */
@@ -59,7 +68,7 @@ export class Narm extends RecommenderBase {
   readonly targetKind = 'last' as const;
   readonly item_emb: Parameter;
   readonly gru: MaskedGru;
-  /** A1: applied to the last state h_L (global part of the attention query) */
+  /** A1: applied to the query state h_t (the last state of the prefix) */
   readonly a_global: Linear;
   /** A2: applied to every state h_j */
   readonly a_local: Linear;
@@ -101,16 +110,14 @@ export class Narm extends RecommenderBase {
     return embedding(this.item_emb, items);
   }
 
-  /** f_m: z (B,L,D), mask (B,L) → hidden (B,1,D), one state per sequence */
+  /** f_m: z (B,L,D), mask (B,L) → hidden (B,L,D): position t is the representation of the prefix ending at t */
   encode(z: Tensor, mask: Tensor): Tensor {
-    const [B, L] = this.checkEncode(z, mask);
-    const states = this.gru.forward(this.embDrop.forward(z), mask);            // (B,L,H)
-    const last = states.slice(1, L - 1, L);                                     // (B,1,H) = c_g
-    const e = this.a_global.forward(last).add(this.a_local.forward(states)).sigmoid(); // (B,L,H)
-    const alpha = this.v.forward(e).mul(maskColumn(mask));                      // (B,L,1)
-    const local = alpha.mul(states).sum(1, true);                               // (B,1,H) = c_l
-    const c = this.outDrop.forward(concat([last, local], 2));                   // (B,1,2H)
-    return this.b.forward(c).reshape([B, 1, this.hiddenSize]);
+    this.checkEncode(z, mask);
+    const states = this.gru.forward(this.embDrop.forward(z), mask);            // (B,L,H) = c_g per prefix
+    const alpha = narmCausalAttention(this.a_global.forward(states), this.a_local.forward(states), this.v.weight, mask); // (B,L,L)
+    const local = matmul(alpha, states);                                        // (B,L,H) = c_l per prefix
+    const c = this.outDrop.forward(concat([states, local], 2));                 // (B,L,2H)
+    return this.b.forward(c);
   }
 
   /** the item table (numItems+1, D), padding row 0 included as a class */

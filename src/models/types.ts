@@ -11,7 +11,9 @@ export type ModelName = 'sasrec' | 'bert4rec' | 'narm' | 'gru4rec';
 /**
  * Which training batches a model learns from (src/data/batching.ts):
  * 'next' — next item at every position (SASRec, GRU4Rec); 'cloze' — masked items (BERT4Rec);
- * 'last' — only the last item (NARM).
+ * 'last' — the item after the whole input (NARM), trained on every prefix of the training
+ * sequences (src/train/batches.ts): its encode gives the representation of the prefix ending at
+ * each position, so one 'next'-style batch trains all of them; a 'last' batch reads the last one.
  */
 export type TargetKind = 'next' | 'cloze' | 'last';
 
@@ -29,8 +31,9 @@ export interface SequentialRecommender extends Module {
   /** f_e: item ids (B,L) i32 → z (B,L,D) */
   embed(items: Tensor): Tensor;
   /**
-   * f_m: z (B,L,D) and mask (B,L) i32 (1 = real position) → hidden (B,L',D): L' = L for 'next'
-   * and 'cloze' models (one hidden state per position), L' = 1 for 'last' models (one per sequence).
+   * f_m: z (B,L,D) and mask (B,L) i32 (1 = real position) → hidden (B,L',D): L' = L, one hidden
+   * state per position (for 'last' models: the state of the prefix ending there). A 'last' model
+   * may also give L' = 1 (the whole input's state only); it can then learn from 'last' batches only.
    */
   encode(z: Tensor, mask: Tensor): Tensor;
   /** the (vocabSize, D) table that hidden states are scored against */

@@ -3,7 +3,7 @@
  * "per-sample losses (B), never only a mean": DRO methods need every user's loss).
  *
  *   z = model.embed(inputs)            (B,L,D)   or a z the caller gives (A-FSR's smoothed z)
- *   hidden = model.encode(z, mask)     (B,L',D)  L' = L ('next', 'cloze') or 1 ('last')
+ *   hidden = model.encode(z, mask)     (B,L',D)  L' = L, or 1 for a 'last' batch (its last position)
  *   rows = hidden as (B·L', D), targets (B·L') with 0 = no target at that position
  *   loss of row r: ℓ_r (see the three kinds below)
  *   loss of sequence b = (1 / n_b) Σ_{r in row b, target_r ≠ 0} ℓ_r,   n_b = number of targets
@@ -79,6 +79,16 @@ function positionsPerRow(batch: SequenceBatch): number {
   throw new Error(`sequenceLosses: an '${batch.kind}' batch has no training targets (expected 'next', 'cloze' or 'last')`);
 }
 
+/**
+ * The hidden states a batch's targets are scored on: all of them, except for a 'last' batch, whose
+ * one target per row is scored on the last position (a 'last' model's encode gives every
+ * prefix's state, or only the last one).
+ */
+export function lastPositionFor(batch: SequenceBatch, hidden: Tensor): Tensor {
+  const Lh = hidden.shape[1]!;
+  return batch.kind === 'last' && hidden.rank === 3 && Lh > 1 ? hidden.slice(1, Lh - 1, Lh) : hidden;
+}
+
 /** Number of target positions of each row (B). */
 export function targetCounts(batch: SequenceBatch): Int32Array {
   const P = positionsPerRow(batch);
@@ -106,7 +116,7 @@ export function sequenceLosses(model: SequentialRecommender, batch: SequenceBatc
   const P = positionsPerRow(batch);
   const { B } = batch;
   const z = opts.z ?? model.embed(inputTensor(batch));
-  const hidden = model.encode(z, inputMask(batch));
+  const hidden = lastPositionFor(batch, model.encode(z, inputMask(batch)));
   if (hidden.rank !== 3 || hidden.shape[0] !== B || hidden.shape[1] !== P) {
     throw new Error(`sequenceLosses: ${model.modelName}.encode gave hidden ${fmt(hidden.shape)} for a '${batch.kind}' batch of ${B} rows; expected (${B},${P},D)`);
   }

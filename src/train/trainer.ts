@@ -7,8 +7,9 @@
  * Defaults are the A-FSR paper's settings (SIGIR 2024, Sec. 5.1): AdamW, lr 1e-3, weight decay
  * 0.01, batch 64, no warm-up; validation NDCG@5 under sampled ranking with popularity negatives.
  *
- * Examples per epoch: every position of every user's training sequence for 'next' and 'cloze'
- * models; for 'last' models (NARM) every prefix by default (batches.ts, `lastTargets`).
+ * Examples per epoch: every position of every user's training sequence (its last maxLen items) for
+ * 'next' and 'cloze' models; for 'last' models (NARM) every prefix by default, all prefixes of a
+ * window in one row (batches.ts, `lastTargets`).
  *
  * Determinism. Everything random is a function of (seed, epoch, …) rather than of how much
  * randomness earlier work consumed, so a run restarted from the checkpoint of epoch e draws exactly
@@ -319,7 +320,7 @@ export function train(model: SequentialRecommender, ds: Dataset, config: TrainCo
 
   const kind = model.targetKind;
   const lastTargets = cfg.lastTargets ?? 'last';
-  const nBatches = epochBatchCount(ds, kind, { batchSize: cfg.batchSize, lastTargets });
+  const nBatches = epochBatchCount(ds, kind, { batchSize: cfg.batchSize, maxLen: cfg.maxLen, lastTargets });
   if (nBatches === 0) throw new Error(`train: no user of ${ds.name} has a training target for a '${kind}' model`);
   const v = cfg.validation;
   const vProtocol = v ? parseProtocolKey(v.protocol) : null;

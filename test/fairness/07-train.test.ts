@@ -33,7 +33,7 @@ function model(name: ModelName, seed = 1) {
 }
 
 function objective(name: string, m: ReturnType<typeof model>, options: Record<string, unknown> = {}) {
-  const stepsPerEpoch = epochBatchCount(ds, m.targetKind, { batchSize, lastTargets: 'all' });
+  const stepsPerEpoch = epochBatchCount(ds, m.targetKind, { batchSize, maxLen: 12, lastTargets: 'all' });
   return createObjective(name, options, { model: m, dataset: ds, groups, stepsPerEpoch, seed: 3 });
 }
 
@@ -47,7 +47,7 @@ describe('1. every objective trains every backbone without NaN', () => {
         const loss = r.history[0]!.train_loss;
         expect(Number.isFinite(loss), `train loss ${loss}`).toBe(true);
         // the trainer's default for 'last' models (NARM) is every prefix of every user
-        expect(r.steps).toBe(epochBatchCount(ds, m.targetKind, { batchSize, lastTargets: 'all' }));
+        expect(r.steps).toBe(epochBatchCount(ds, m.targetKind, { batchSize, maxLen: 12, lastTargets: 'all' }));
         let moved = 0;
         for (const [k, v] of m.stateDict()) {
           const b = before.get(k)!.f32();

@@ -50,11 +50,15 @@ describe('4.1 direction of the encoders', () => {
     expect(maxAbsDiff(rowsOf(a, 0, 0, 8), rowsOf(b, 0, 0, 8))).toBe(0);
   }));
 
-  it('4.1.4 narm reads the whole sequence: changing the oldest item changes its output', () => onRef(() => {
+  it('4.1.4 narm is causal (each position is its prefix\'s representation) and its last position reads the whole sequence', () => onRef(() => {
     const m = tinyModel('narm', 23).eval();
-    const a = m.forward(ids(seq)), b = m.forward(ids([seq[0]!, [9, ...seq[1]!.slice(1)]]));
-    expect(a.shape).toEqual([2, 1, D]);
-    expect(maxAbsDiff(rowsOf(a, 1, 0, 1), rowsOf(b, 1, 0, 1))).toBeGreaterThan(1e-4);
+    const a = m.forward(ids(seq)), b = m.forward(ids(changed));
+    expect(a.shape).toEqual([2, L, D]);
+    expect(maxAbsDiff(rowsOf(a, 1, 0, 5), rowsOf(b, 1, 0, 5))).toBe(0);
+    expect(maxAbsDiff(rowsOf(a, 1, 5, 8), rowsOf(b, 1, 5, 8))).toBeGreaterThan(1e-4);
+    // changing the oldest item changes the last position
+    const c = m.forward(ids([seq[0]!, [9, ...seq[1]!.slice(1)]]));
+    expect(maxAbsDiff(rowsOf(a, 1, L - 1, L), rowsOf(c, 1, L - 1, L))).toBeGreaterThan(1e-4);
   }));
 });
 
@@ -72,16 +76,15 @@ describe('4.2 padding never reaches a real output', () => {
       for (let p = 0; p < 2 * L; p++) if (mv[p] === 0) for (let d = 0; d < D; d++) garbage.f32()[p * D + d] = noise[p * D + d]!;
       const h = m.encode(z, mask), hg = m.encode(garbage, mask);
       const Lh = h.shape[1]!;
-      // real slots of row 0 are 4..7 (one row per sequence for NARM); row 1's are 6..7
-      const first = Lh === 1 ? 0 : 4;
+      // real slots of row 0 are 4..7; row 1's are 6..7
+      const first = 4;
       expect(maxAbsDiff(rowsOf(h, 0, first, Lh), rowsOf(hg, 0, first, Lh))).toBeLessThanOrEqual(1e-6);
-      expect(maxAbsDiff(rowsOf(h, 1, Lh === 1 ? 0 : 6, Lh), rowsOf(hg, 1, Lh === 1 ? 0 : 6, Lh))).toBeLessThanOrEqual(1e-6);
+      expect(maxAbsDiff(rowsOf(h, 1, 6, Lh), rowsOf(hg, 1, 6, Lh))).toBeLessThanOrEqual(1e-6);
 
       // ∂L/∂z is exactly zero at padded slots (A-FSR's gradient norms never pick padding)
       const zl = z.clone();
       zl.requiresGrad = true;
-      const targets = m.targetKind === 'last' ? new Tensor(Int32Array.of(3, 8), [2])
-        : new Tensor(Int32Array.from(x.i32(), (v, p) => (v !== 0 ? 1 + (p % NUM_ITEMS) : 0)), [2, L]);
+      const targets = new Tensor(Int32Array.from(x.i32(), (v, p) => (v !== 0 ? 1 + (p % NUM_ITEMS) : 0)), [2, L]);
       const [gz] = grad(sequenceLosses(m, m.encode(zl, mask), targets).sum(), [zl]);
       for (let p = 0; p < 2 * L; p++) {
         const row = gz!.f32().subarray(p * D, (p + 1) * D);
@@ -91,12 +94,12 @@ describe('4.2 padding never reaches a real output', () => {
 
       // the same items with less padding (input width 5 instead of 8) give the same real outputs
       const short = m.forward(ids([[0, ...real], [0, 0, 0, 7, 5]]));
-      const firstShort = Lh === 1 ? 0 : 1;
+      const firstShort = 1;
       expect(maxAbsDiff(rowsOf(short, 0, firstShort, short.shape[1]!), rowsOf(h, 0, first, Lh))).toBeLessThanOrEqual(1e-5);
       if (name === 'narm' || name === 'gru4rec') {
         // the RNNs skip masked steps wherever they are: right padding gives the same states
         const right = m.forward(ids([[...real, 0, 0, 0, 0]]));
-        expect(maxAbsDiff(rowsOf(right, 0, 0, Lh === 1 ? 1 : 4), rowsOf(h, 0, first, Lh))).toBeLessThanOrEqual(1e-6);
+        expect(maxAbsDiff(rowsOf(right, 0, 0, 4), rowsOf(h, 0, first, Lh))).toBeLessThanOrEqual(1e-6);
       }
     }));
   });
@@ -116,7 +119,7 @@ describe('4.3 the f_e / f_m split', () => {
       expect(Array.from(z.f32().subarray((L - 1) * D, L * D))).toEqual(Array.from(table.subarray(id * D, (id + 1) * D)));
       const h = m.encode(z, paddingMask(x));
       expect(Array.from(h.f32())).toEqual(Array.from(m.forward(x).f32()));
-      expect(h.shape).toEqual(m.targetKind === 'last' ? [x.shape[0], 1, D] : [x.shape[0], L, D]);
+      expect(h.shape).toEqual([x.shape[0], L, D]);
 
       m.zeroGrad();
       const loss = sequenceLosses(m, h, targets).mean();

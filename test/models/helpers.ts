@@ -5,7 +5,7 @@
 import { expect } from 'vitest';
 import type { Backend } from '../../src/backend/index.js';
 import { loadCpuBackend } from '../../src/backend/index.js';
-import { clozeBatch, lastItemBatch, nextItemBatch } from '../../src/data/batching.js';
+import { clozeBatch, nextItemBatch } from '../../src/data/batching.js';
 import { SeededRandom } from '../../src/data/random.js';
 import { Generator, Streams, Tensor } from '../../src/engine/index.js';
 import { type ModelName, type ModelOptions, type RecommenderBase, type SequentialRecommender, createModel } from '../../src/models/index.js';
@@ -57,17 +57,16 @@ export function tinySequences(seed = 11): Int32Array[] {
   });
 }
 
-/** The training batch a model learns from, for the tiny sequences. */
+/**
+ * The training batch a model learns from, for the tiny sequences: next items at every position
+ * ('next', and 'last' models, which learn every prefix in one pass) or cloze masks.
+ */
 export function tinyBatch(model: SequentialRecommender, seed = 11): { ids: Tensor; targets: Tensor } {
   const rows = tinySequences(seed);
   const users = Int32Array.from(rows, (_, i) => i);
-  const b = model.targetKind === 'next' ? nextItemBatch(rows, users, L)
-    : model.targetKind === 'last' ? lastItemBatch(rows, users, L)
-      : clozeBatch(rows, users, L, { maskProb: 0.3, maskToken: model.maskToken!, seed, epoch: 0 });
-  return {
-    ids: new Tensor(b.inputs, [b.B, L]),
-    targets: new Tensor(b.targets, model.targetKind === 'last' ? [b.B] : [b.B, L]),
-  };
+  const b = model.targetKind === 'cloze' ? clozeBatch(rows, users, L, { maskProb: 0.3, maskToken: model.maskToken!, seed, epoch: 0 })
+    : nextItemBatch(rows, users, L);
+  return { ids: new Tensor(b.inputs, [b.B, L]), targets: new Tensor(b.targets, [b.B, L]) };
 }
 
 /** ‖a − b‖₂ ≤ rtol·‖b‖₂ + atol, reporting the worst element. */

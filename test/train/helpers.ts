@@ -56,11 +56,9 @@ export class TinyMarkov extends Module implements SequentialRecommender {
     return this.items.forward(items);
   }
 
+  /** one state per position for every kind ('last' models give every prefix's state, as NARM) */
   encode(z: Tensor, _mask: Tensor): Tensor {
-    const h = z.add(this.drop.forward(this.mix.forward(z).tanh()));
-    if (this.targetKind !== 'last') return h;
-    const [B, L, D] = h.shape as [number, number, number];
-    return h.slice(1, L - 1, L).reshape([B, 1, D]);
+    return z.add(this.drop.forward(this.mix.forward(z).tanh()));
   }
 
   outputTable(): Tensor {
