@@ -5,7 +5,7 @@
  * the group from:
  *
  *   h     = hidden state at the last position of encode(z, mask)   (B, D): the newest item's
- *           state for SASRec/GRU4Rec/BERT4Rec, NARM's session representation ('last', L' = 1)
+ *           state for SASRec/GRU4Rec/BERT4Rec, NARM's representation of the whole sequence (its last position)
  *   logit = fc2(relu(fc1(GRL_α(h))))                                (B, G)
  *   loss  = ERM + CE(logit, group)                                  CE averaged over the rows
  *
