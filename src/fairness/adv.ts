@@ -27,15 +27,14 @@
  * adversary's initial weights from their own Philox stream ADV_INIT_STREAM (seed option), so
  * building the objective never shifts the model's initialisation stream.
  *
- * The representation comes from `forwardPass` (forward.ts), which needs the proposed
- * `ctx.forward` to follow a run's sampled loss kinds; until then it uses full-softmax CE.
+ * The representation and the recommender's losses come from one `ctx.forward()` pass (the run's
+ * loss kind).
  */
 import { Generator, Tensor, crossEntropy } from '../engine/index.js';
 import { Linear, Module } from '../nn/index.js';
 import { Adam } from '../optim/index.js';
 import { checkFiniteLoss } from './erm.js';
 import { activeRows, checkOptionKeys, checkStateKind, finiteLosses, numberOption, requireGroups, stateNumbers } from './common.js';
-import { forwardPass } from './forward.js';
 import { gradientReversal } from './grl.js';
 import type { Objective, ObjectiveContext } from './objective.js';
 
@@ -110,7 +109,7 @@ export class AdvObjective implements Objective {
     const groups = requireGroups(ctx, this.name, this.numGroups);
     const { rows, n } = activeRows(ctx, this.name);
     this.stepAdversary();
-    const { hidden, losses } = forwardPass(ctx);
+    const { hidden, losses } = ctx.forward();
     finiteLosses(this.name, ctx, losses);
     const [B, P, D] = hidden.shape as [number, number, number];
     if (D !== this.hiddenSize) throw new Error(`adv: the model's hidden states are ${D} wide but the adversary was built for ${this.hiddenSize}`);

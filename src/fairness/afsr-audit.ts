@@ -10,10 +10,9 @@
  */
 import type { SequenceBatch } from '../data/batching.js';
 import type { SequentialRecommender } from '../models/types.js';
-import { inputTensor, sequenceLosses } from '../train/losses.js';
+import { makeContext } from '../train/context.js';
 import { firstPass } from './afsr-locate.js';
 import { AFSR_DEFAULTS } from './afsr.js';
-import type { ObjectiveContext } from './objective.js';
 
 export interface SpanAudit {
   /** user index */
@@ -46,11 +45,7 @@ export function auditSpans(model: SequentialRecommender, batches: Iterable<Seque
   const out: SpanAudit[] = [];
   try {
     for (const batch of batches) {
-      const ctx: ObjectiveContext = {
-        model, batch, groups: null, numGroups: 0, step: 0,
-        embed: () => model.embed(inputTensor(batch)),
-        sequenceLosses: (z?) => sequenceLosses(model, batch, z === undefined ? {} : { z }),
-      };
+      const ctx = makeContext(model, batch, 0, null);
       const { values, location: loc } = firstPass(ctx, spanSize, 'audit');
       const { L } = batch;
       for (let b = 0; b < batch.B; b++) {

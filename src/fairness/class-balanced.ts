@@ -14,13 +14,12 @@
  *   loss = (1/n) Σ_b ℓ_b                     (over the n rows with a target)
  *
  * which is the ECIR code's per-sample loss `-(logprobs · w).sum() / n_active`. The weights live
- * inside the per-position cross-entropy, so they reach the loss through `forwardPass`'s target
- * weights (see forward.ts for the contract this needs). Stateless.
+ * inside the per-position loss, so they reach it as `ctx.forward`'s target weights (with the run's
+ * loss kind). Stateless.
  */
 import type { Tensor } from '../engine/index.js';
 import { checkFiniteLoss } from './erm.js';
 import { activeRows, finiteLosses } from './common.js';
-import { forwardPass } from './forward.js';
 import type { Objective, ObjectiveContext } from './objective.js';
 
 export type ClassBalancedVariant = 'class-balanced' | 'class-balanced-log';
@@ -86,7 +85,7 @@ export class ClassBalancedObjective implements Objective {
 
   loss(ctx: ObjectiveContext): Tensor {
     const { n } = activeRows(ctx, this.name);
-    const { losses } = forwardPass(ctx, { targetWeights: this.targetWeights(ctx) });
+    const { losses } = ctx.forward(undefined, { targetWeights: this.targetWeights(ctx) });
     finiteLosses(this.name, ctx, losses);
     const loss = losses.sum().div(n);
     checkFiniteLoss(this.name, ctx, loss, losses);

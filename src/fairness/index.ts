@@ -63,8 +63,6 @@ export { smoothSpans } from './afsr-smooth.js';
 export type { Smoothing, SmoothOptions } from './afsr-smooth.js';
 export { auditSpans, spanItemCounts } from './afsr-audit.js';
 export type { SpanAudit, AuditOptions } from './afsr-audit.js';
-export { forwardPass } from './forward.js';
-export type { ForwardContext, ForwardResult, SequenceLossOptions } from './forward.js';
 
 export const OBJECTIVE_NAMES = Object.freeze([
   'erm', 'ipw', 'ipw-log', 'class-balanced', 'class-balanced-log', 'reg', 'adv', 'group-dro', 'streaming-dro', 'cvar-dro',

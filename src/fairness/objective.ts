@@ -4,10 +4,14 @@
  * between batches (group weights, streaming losses) explicitly, so checkpoints can save it.
  *
  * ERM, IPW, the DRO family and A-FSR all fit: most call `ctx.sequenceLosses()` once and weight it;
- * A-FSR calls `ctx.embed()`, takes ∂L/∂z, smooths z and calls `ctx.sequenceLosses(z')` again.
+ * A-FSR calls `ctx.embed()`, takes ∂L/∂z, smooths z and calls `ctx.sequenceLosses(z')` again;
+ * class-balanced weights the positions inside the cross-entropy and adv reads the hidden states,
+ * both through `ctx.forward()`. Every loss follows the run's loss kind (full softmax, sampled
+ * softmax or BCE: src/train/losses.ts).
  */
 import type { Tensor } from '../engine/index.js';
 import type { SequenceBatch } from '../data/batching.js';
+import type { SequenceForward } from '../train/losses.js';
 import type { SequentialRecommender } from '../models/types.js';
 
 export interface ObjectiveContext {
@@ -21,6 +25,11 @@ export interface ObjectiveContext {
   embed(): Tensor;
   /** per-sequence losses (B): mean cross-entropy over each row's target positions; z defaults to embed() */
   sequenceLosses(z?: Tensor): Tensor;
+  /**
+   * the same pass with its hidden states (B,P,D), and optional (B·P) target weights multiplying
+   * each position's loss inside its sequence's mean (see LossOptions.targetWeights)
+   */
+  forward(z?: Tensor, opts?: { targetWeights?: Float32Array }): SequenceForward;
   /** 0-based global step */
   step: number;
 }

@@ -53,6 +53,20 @@ export interface LossOptions {
   gen?: Generator;
   /** embeddings to encode instead of model.embed(inputs) (A-FSR) */
   z?: Tensor;
+  /**
+   * (B·P) constant weights aligned with batch.targets (P = L for 'next'/'cloze' batches, 1 for
+   * 'last'): position r's loss is multiplied by targetWeights[r] inside its sequence's mean, which
+   * still divides by the number of target positions n_b, not by the weights' sum (class-balanced).
+   */
+  targetWeights?: Float32Array;
+}
+
+/** One encoder pass: the hidden states the targets are scored on, and the per-sequence losses. */
+export interface SequenceForward {
+  /** (B, P, D): every position for 'next'/'cloze' batches, the last one for 'last' batches */
+  hidden: Tensor;
+  /** (B) per-sequence losses computed from `hidden` */
+  losses: Tensor;
 }
 
 /** Default numbers of negatives per loss kind. */
@@ -111,6 +125,11 @@ export function targetRows(batch: SequenceBatch): Uint8Array {
  * training mode is left as it is: call model.train() / model.eval() before.
  */
 export function sequenceLosses(model: SequentialRecommender, batch: SequenceBatch, opts: LossOptions = {}): Tensor {
+  return sequenceForward(model, batch, opts).losses;
+}
+
+/** sequenceLosses with the hidden states they came from (adv's adversary reads them). */
+export function sequenceForward(model: SequentialRecommender, batch: SequenceBatch, opts: LossOptions = {}): SequenceForward {
   const kind = opts.loss ?? 'ce';
   if (!LOSS_KINDS.includes(kind)) throw new Error(`sequenceLosses: loss must be one of ${LOSS_KINDS.join(', ')}, got '${String(kind)}'`);
   const P = positionsPerRow(batch);
@@ -124,14 +143,20 @@ export function sequenceLosses(model: SequentialRecommender, batch: SequenceBatc
   // rows·tableᵀ (+ the model's output bias, folded in as a column: src/models/output.ts)
   const { rows, table } = outputProjection(model, hidden.reshape([B * P, D]));
   const counts = targetCounts(batch);
-  // weight 1/n_b on every position of row b: summing a row's weighted losses gives its mean
+  // weight 1/n_b (times the target weight) on every position of row b: summing a row's weighted
+  // losses gives its (weighted) mean
+  const tw = opts.targetWeights;
+  if (tw && tw.length !== B * P) throw new Error(`sequenceLosses: ${tw.length} target weights for a batch of ${B}×${P} target positions`);
   const w = new Float32Array(B * P);
-  for (let b = 0; b < B; b++) if (counts[b]! > 0) w.fill(1 / counts[b]!, b * P, (b + 1) * P);
+  for (let b = 0; b < B; b++) {
+    if (counts[b] === 0) continue;
+    for (let j = 0; j < P; j++) w[b * P + j] = (tw ? tw[b * P + j]! : 1) / counts[b]!;
+  }
   const targets = new Tensor(batch.targets.slice(0, B * P), [B * P]);
 
   if (kind === 'ce') {
     const perRow = projectionCrossEntropy(rows, table, targets, { weights: new Tensor(w, [B * P]), ignoreIndex: 0 });
-    return P === 1 ? perRow : perRow.reshape([B, P]).sum(1);
+    return { hidden, losses: P === 1 ? perRow : perRow.reshape([B, P]).sum(1) };
   }
 
   // sampled kinds: gather the active rows (target ≠ 0), score target + K negatives per row
@@ -140,7 +165,7 @@ export function sequenceLosses(model: SequentialRecommender, batch: SequenceBatc
   const active: number[] = [];
   for (let r = 0; r < B * P; r++) if (batch.targets[r] !== 0) active.push(r);
   const Na = active.length;
-  if (Na === 0) return zeros([B]);
+  if (Na === 0) return { hidden, losses: zeros([B]) };
   const cand = drawCandidates(batch, model.numItems, P, active, K, opts.gen ?? generator(Streams.negatives));
   const C = K + 1;
   const wAct = Float32Array.from(active, (r) => w[r]!);
@@ -166,7 +191,7 @@ export function sequenceLosses(model: SequentialRecommender, batch: SequenceBatc
   // back to sequences: (B, Na) selection matrix · (Na, 1); the 1/n_b weights make it a mean
   const sel = new Float32Array(B * Na);
   active.forEach((r, a) => { sel[Math.floor(r / P) * Na + a] = 1; });
-  return matmul(new Tensor(sel, [B, Na]), perActive.reshape([Na, 1])).reshape([B]);
+  return { hidden, losses: matmul(new Tensor(sel, [B, Na]), perActive.reshape([Na, 1])).reshape([B]) };
 }
 
 function fmt(s: readonly number[]): string {

@@ -33,16 +33,16 @@ import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Generator, Streams, type Tensor, generator, manualSeed } from '../engine/index.js';
 import type { Dataset } from '../data/preprocess.js';
-import type { SequenceBatch } from '../data/batching.js';
 import { type LastTargets, epochBatchCount, epochBatches } from './batches.js';
 import type { SequentialRecommender } from '../models/types.js';
-import type { Objective, ObjectiveContext } from '../fairness/objective.js';
+import type { Objective } from '../fairness/objective.js';
 import { ErmObjective } from '../fairness/erm.js';
 import { Adam, AdamW, clipGradNorm } from '../optim/index.js';
 import {
   type ProtocolSpec, evaluate, flatMetrics, parseMetric, parseProtocolKey, protocolKey, readMetric, resolveProtocol,
 } from '../eval/evaluate.js';
-import { type LossKind, LOSS_KINDS, defaultNegatives, inputTensor, sequenceLosses, targetCounts } from './losses.js';
+import { makeContext } from './context.js';
+import { type LossKind, LOSS_KINDS, defaultNegatives, targetCounts } from './losses.js';
 import { decodeOptimizer, findSnapshot, loadModel, readSnapshotState, saveModel, writeSnapshot } from './checkpoint.js';
 
 export interface ValidationConfig {
@@ -404,20 +404,5 @@ export function train(model: SequentialRecommender, ds: Dataset, config: TrainCo
   return {
     config: cfg, epochsTrained, bestEpoch: v ? bestEpoch : epochsTrained, bestValue: v ? bestValue : null, stoppedEarly,
     history, resumedFrom, steps: step,
-  };
-}
-
-/** The ObjectiveContext of one batch. */
-export function makeContext(model: SequentialRecommender, batch: SequenceBatch, step: number, groups: TrainGroups | null,
-  lossOpts: { loss: LossKind; numNegatives: number; gen: Generator }): ObjectiveContext {
-  const opts = { loss: lossOpts.loss, numNegatives: lossOpts.numNegatives || undefined, gen: lossOpts.gen };
-  return {
-    model,
-    batch,
-    groups: groups ? Int32Array.from(batch.users, (u) => groups.ids[u]!) : null,
-    numGroups: groups ? groups.numGroups : 0,
-    embed: () => model.embed(inputTensor(batch)),
-    sequenceLosses: (z?: Tensor) => sequenceLosses(model, batch, z === undefined ? opts : { ...opts, z }),
-    step,
   };
 }

@@ -20,7 +20,6 @@ import { RegObjective } from '../../src/fairness/reg.js';
 import { GroupDroObjective } from '../../src/fairness/group-dro.js';
 import { StreamingDroObjective } from '../../src/fairness/streaming-dro.js';
 import { CvarDroObjective } from '../../src/fairness/cvar-dro.js';
-import { forwardPass } from '../../src/fairness/forward.js';
 import { inputMask } from '../../src/train/losses.js';
 import { Tensor } from '../../src/engine/index.js';
 import { PrefixMean, batchOf, coefficients, lossContext, maxDiff, modelContext } from './helpers.js';
@@ -99,7 +98,7 @@ describe('2. class-balanced', () => {
       total += s / nb;
     }
     expect(loss).toBeCloseTo(total / batch.B, 4);
-    const ones = forwardPass(ctx, { targetWeights: new Float32Array(batch.B * batch.L).fill(1) }).losses.toArray();
+    const ones = ctx.forward(undefined, { targetWeights: new Float32Array(batch.B * batch.L).fill(1) }).losses.toArray();
     expect(maxDiff(ones, ctx.sequenceLosses().toArray())).toBeLessThan(1e-6);
   });
 });

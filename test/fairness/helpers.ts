@@ -15,7 +15,7 @@ import type { ModelName, SequentialRecommender, TargetKind } from '../../src/mod
 import type { SequenceBatch } from '../../src/data/batching.js';
 import { clozeBatch, lastItemBatch, nextItemBatch } from '../../src/data/batching.js';
 import type { ObjectiveContext } from '../../src/fairness/objective.js';
-import { makeContext } from '../../src/train/trainer.js';
+import { makeContext } from '../../src/train/context.js';
 
 export interface PrefixMeanOptions {
   numItems: number;
@@ -98,6 +98,7 @@ export function lossContext(values: number[], groups: number[] | null = null, nu
     numGroups: groups ? numGroups : 0,
     embed: () => { throw new Error('lossContext: no model'); },
     sequenceLosses: () => leaf,
+    forward: () => { throw new Error('lossContext: no model (use modelContext)'); },
     step,
   };
   return { ctx, leaf };

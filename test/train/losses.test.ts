@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { Generator, Streams, Tensor, grad } from '../../src/engine/index.js';
 import { lastItemBatch, nextItemBatch, type SequenceBatch } from '../../src/data/batching.js';
-import { drawCandidates, sequenceLosses, targetRows } from '../../src/train/losses.js';
+import { drawCandidates, sequenceForward, sequenceLosses, targetRows } from '../../src/train/losses.js';
 import { ErmObjective } from '../../src/fairness/erm.js';
 import type { ObjectiveContext } from '../../src/fairness/objective.js';
 import { FixedScores, TinyMarkov } from './helpers.js';
@@ -114,6 +114,30 @@ describe('2. sampled losses', () => {
     expect(got[1]).toBeCloseTo(rowLoss(2), 5);
   });
 
+  it('target weights scale each position inside its row\'s mean, for every loss kind (class-balanced)', () => {
+    // weights at the active positions 2, 3 (row 0) and 7 (row 1); the mean still divides by n_b
+    const tw = new Float32Array(8);
+    tw[2] = 2; tw[3] = 0.5; tw[7] = 3;
+    for (const loss of ['ce', 'sampled-softmax', 'bce'] as const) {
+      const opts = { loss, numNegatives: 4 };
+      const gen = (): Generator => new Generator(9, Streams.negatives);
+      const plain = sequenceForward(model, batch, { ...opts, gen: gen() });
+      const weighted = sequenceForward(model, batch, { ...opts, gen: gen(), targetWeights: tw });
+      // per-position losses from one-position weights
+      const at = (r: number): number => {
+        const one = new Float32Array(8);
+        one[r] = 1;
+        return sequenceForward(model, batch, { ...opts, gen: gen(), targetWeights: one }).losses.toArray()[Math.floor(r / 4)]!;
+      };
+      const [l2, l3, l7] = [at(2) * 2, at(3) * 2, at(7)]; // × n_b undoes the 1/n_b of the one-hot weight
+      expect(plain.losses.toArray()[0]).toBeCloseTo((l2 + l3) / 2, 5);
+      expect(weighted.losses.toArray()[0]).toBeCloseTo((2 * l2 + 0.5 * l3) / 2, 5);
+      expect(weighted.losses.toArray()[1]).toBeCloseTo(3 * l7, 5);
+      expect(weighted.hidden.shape).toEqual([2, 4, model.hiddenSize]);
+    }
+    expect(() => sequenceForward(model, batch, { targetWeights: new Float32Array(3) })).toThrow(/3 target weights for a batch of 2×4/);
+  });
+
   it('the default numbers of negatives are 100 (sampled softmax) and 1 (BCE)', () => {
     const big = new FixedScores(150, Array.from({ length: 151 }, () => new Array(151).fill(0)), 4);
     // all scores 0: sampled softmax over 101 candidates is ln 101; BCE with one negative is 2 ln 2
@@ -146,6 +170,7 @@ describe('4. ERM', () => {
     model, batch, groups: null, numGroups: 0, step: 17,
     embed: () => model.embed(new Tensor(batch.inputs, [batch.B, batch.L])),
     sequenceLosses: () => losses ?? sequenceLosses(model, batch),
+    forward: () => { throw new Error('ERM does not call forward'); },
   });
 
   it('averages over the rows that have a target', () => {
