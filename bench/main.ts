@@ -20,6 +20,7 @@ import type { Backend } from '../src/backend/backend.js';
 import { loadCpuAddon, loadCpuBackend } from '../src/backend/cpu.js';
 import { type BenchCase, IMPLS, type Impl, type Outputs, type Peer, type Prepared, Unsupported } from './case.js';
 import { CASES } from './cases/index.js';
+import { compare } from './check.js';
 import { type Row, jsonLine, machineInfo, table } from './report.js';
 import { defaultTimer, measure, type TimerOptions } from './timer.js';
 import { tfjsInfo, tfjsTensorCount, useTfjs } from './tfjs.js';
@@ -96,33 +97,6 @@ function unsupportedNote(e: unknown): string | null {
   if (m) return `no ${m[2]} kernel for ${m[1]}`;
   if (/not (yet )?implemented|not supported/i.test(msg)) return msg.split('\n')[0]!;
   return null;
-}
-
-/** Compares a peer's outputs with seqfair's: floats by max |a-b| / max|ref|, indices by mismatch count. */
-function compare(ref: Outputs, got: Outputs, tolerance: number): { ok: boolean; text: string } {
-  const parts: string[] = [];
-  let ok = true;
-  for (const [key, r] of Object.entries(ref)) {
-    const g = got[key];
-    if (!g) continue;
-    if (g.length !== r.length) { ok = false; parts.push(`${key} length ${g.length} vs ${r.length}`); continue; }
-    if (r instanceof Int32Array) {
-      let diff = 0;
-      for (let i = 0; i < r.length; i++) if (r[i] !== g[i]) diff++;
-      if (diff > r.length / 100) ok = false;
-      parts.push(`${key} ${diff}/${r.length} differ`);
-    } else {
-      let scale = 0, err = 0;
-      for (let i = 0; i < r.length; i++) {
-        scale = Math.max(scale, Math.abs(r[i]!));
-        err = Math.max(err, Math.abs(r[i]! - g[i]!));
-      }
-      const rel = err / (scale || 1);
-      if (!(rel <= tolerance)) ok = false;
-      parts.push(`${key} ${rel.toExponential(1)}`);
-    }
-  }
-  return { ok, text: `${ok ? 'ok' : 'MISMATCH'} (${parts.join(', ')}; tol ${tolerance})` };
 }
 
 async function runRow(c: BenchCase, impl: Impl, o: Options, be: Backend | string,
