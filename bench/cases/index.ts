@@ -28,7 +28,7 @@ export const CASES: readonly BenchCase[] = [
   topkCase(100_000, 4096),
   dirichletCase,
   // training steps (model-step.ts, afsr-step.ts) and one epoch through the trainer
-  sasrecStepCase('sasrec-step-b64', { B: 64, numItems: ML100K_ITEMS }),
+  sasrecStepCase('sasrec-step-b64', { B: 64, numItems: ML100K_ITEMS }), // tfjs-cpu: 45 s per call measured
   sasrecStepCase('sasrec-step-b256', { B: 256, numItems: ML100K_ITEMS }, {
     slow: { 'tfjs-cpu': 'over 1 min per call estimated (its output layer alone is proj-ce-1683: 50-70 s)' },
   }),
@@ -36,7 +36,9 @@ export const CASES: readonly BenchCase[] = [
     memory: true,
     slow: { 'tfjs-cpu': 'minutes per call estimated (its output layer is half of proj-ce-20000: 10-14 min)' },
   }),
-  narmStepCase('narm-step-b256', { B: 256, numItems: ML100K_ITEMS }),
+  narmStepCase('narm-step-b256', { B: 256, numItems: ML100K_ITEMS }, {
+    slow: { 'tfjs-cpu': '78 s per call measured (machine under load)' },
+  }),
   afsrStepCase('afsr-step-b256', { B: 256, numItems: ML100K_ITEMS }, {
     slow: { 'tfjs-cpu': 'over 1 min per call estimated (more than sasrec-step-b256)' },
   }),
