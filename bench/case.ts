@@ -39,7 +39,12 @@ export interface BenchCase {
   infeasible?: Partial<Record<Peer, string>>;
   /** largest |a-b| / max|reference| that `--check` accepts (default 1e-3) */
   tolerance?: number;
-  seqfair(be: Backend): Prepared;
+  /** why the case cannot run at all here (e.g. its data set is absent), or null: every row is skipped */
+  unavailable?(): string | null;
+  /** also report the peak memory of one call, measured after timing (bench/memory.ts) */
+  memory?: boolean;
+  /** may be async (loading a data set) */
+  seqfair(be: Backend): Prepared | Promise<Prepared>;
   /** `tf` already has the right backend selected (cpu or wasm) */
   tfjs(tf: Tf): Prepared;
 }

@@ -20,6 +20,8 @@ import type { Backend } from '../src/backend/backend.js';
 import { loadCpuAddon, loadCpuBackend } from '../src/backend/cpu.js';
 import { type BenchCase, IMPLS, type Impl, type Outputs, type Peer, type Prepared, Unsupported } from './case.js';
 import { CASES } from './cases/index.js';
+import { compare } from './check.js';
+import { measurePeak } from './memory.js';
 import { type Row, jsonLine, machineInfo, table } from './report.js';
 import { defaultTimer, measure, type TimerOptions } from './timer.js';
 import { tfjsInfo, tfjsTensorCount, useTfjs } from './tfjs.js';
@@ -98,36 +100,11 @@ function unsupportedNote(e: unknown): string | null {
   return null;
 }
 
-/** Compares a peer's outputs with seqfair's: floats by max |a-b| / max|ref|, indices by mismatch count. */
-function compare(ref: Outputs, got: Outputs, tolerance: number): { ok: boolean; text: string } {
-  const parts: string[] = [];
-  let ok = true;
-  for (const [key, r] of Object.entries(ref)) {
-    const g = got[key];
-    if (!g) continue;
-    if (g.length !== r.length) { ok = false; parts.push(`${key} length ${g.length} vs ${r.length}`); continue; }
-    if (r instanceof Int32Array) {
-      let diff = 0;
-      for (let i = 0; i < r.length; i++) if (r[i] !== g[i]) diff++;
-      if (diff > r.length / 100) ok = false;
-      parts.push(`${key} ${diff}/${r.length} differ`);
-    } else {
-      let scale = 0, err = 0;
-      for (let i = 0; i < r.length; i++) {
-        scale = Math.max(scale, Math.abs(r[i]!));
-        err = Math.max(err, Math.abs(r[i]! - g[i]!));
-      }
-      const rel = err / (scale || 1);
-      if (!(rel <= tolerance)) ok = false;
-      parts.push(`${key} ${rel.toExponential(1)}`);
-    }
-  }
-  return { ok, text: `${ok ? 'ok' : 'MISMATCH'} (${parts.join(', ')}; tol ${tolerance})` };
-}
-
 async function runRow(c: BenchCase, impl: Impl, o: Options, be: Backend | string,
   refs: Map<string, Outputs>): Promise<Row> {
   const row: Row = { case: c.name, impl, status: 'ok' };
+  const unavailable = c.unavailable?.() ?? null;
+  if (unavailable) return { ...row, status: 'skipped', note: unavailable };
   if (impl !== 'seqfair-cpu' && c.infeasible?.[impl as Peer]) {
     return { ...row, status: 'skipped', note: c.infeasible[impl as Peer] };
   }
@@ -138,7 +115,8 @@ async function runRow(c: BenchCase, impl: Impl, o: Options, be: Backend | string
   const tensorsBefore = tfjsTensorCount();
   let p: Prepared | null = null;
   try {
-    p = impl === 'seqfair-cpu' ? c.seqfair(be as Backend) : c.tfjs(await useTfjs(impl));
+    const tf = impl === 'seqfair-cpu' ? null : await useTfjs(impl);
+    p = tf ? c.tfjs(tf) : await c.seqfair(be as Backend);
     if (o.check) {
       const outs = p.outputs();
       if (impl === 'seqfair-cpu') refs.set(c.name, outs);
@@ -146,6 +124,11 @@ async function runRow(c: BenchCase, impl: Impl, o: Options, be: Backend | string
     }
     row.timing = measure(() => p!.run(), o.timer);
     if (c.flops) row.gflops = c.flops / (row.timing.median_ms * 1e6);
+    if (c.memory) {
+      const peak = await measurePeak(c.name, p, impl, tf, typeof be === 'string' ? 1 : be.threads);
+      if (typeof peak === 'string') row.note = peak;
+      else row.peak = peak;
+    }
   } catch (e) {
     const unsupported = impl === 'seqfair-cpu' ? null : unsupportedNote(e);
     row.status = unsupported ? 'unsupported' : 'error';
@@ -157,6 +140,21 @@ async function runRow(c: BenchCase, impl: Impl, o: Options, be: Backend | string
   // (a peer that threw may leave tfjs's own bookkeeping tensors behind: only ok rows are checked)
   if (leaked > 0 && row.status === 'ok') process.stderr.write(`bench: ${c.name} ${impl} left ${leaked} tfjs tensors alive\n`);
   return row;
+}
+
+/** The training-step lines under the table: A-FSR's cost over ERM's, and what the 20k step holds. */
+function stepNotes(rows: readonly Row[]): string[] {
+  const out: string[] = [];
+  const median = (name: string, impl: Impl) => rows.find((r) => r.case === name && r.impl === impl)?.timing?.median_ms;
+  for (const impl of IMPLS) {
+    const afsr = median('afsr-step-b256', impl), erm = median('sasrec-step-b256', impl);
+    if (afsr && erm) out.push(`afsr-step-b256 / sasrec-step-b256 (${impl}): ${(afsr / erm).toFixed(2)}× (target for seqfair-cpu: ≤ 1.5×)`);
+  }
+  if (rows.some((r) => r.case === 'sasrec-step-20k-b128' && r.peak)) {
+    out.push(`peak: growth of one call's memory (seqfair: resident set, via VmHWM; tfjs: tensor bytes, tf.profile). Full logits of ` +
+      `sasrec-step-20k-b128 would be ${((128 * 50 * 20_001 * 4) / 2 ** 20).toFixed(0)} MB (6,400 rows × 20,001 classes, f32).`);
+  }
+  return out;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -216,6 +214,7 @@ export async function main(argv: string[]): Promise<number> {
       'Inputs are identical for all implementations (bench/data.ts); tfjs intermediates are freed with tf.tidy after every call.',
     ];
     if (rows.some((r) => r.status === 'skipped')) notes.push('skipped: tfjs-cpu rows measured or estimated at > 1 min per call (`--full` runs them), and one that cannot run (embedding).');
+    notes.push(...stepNotes(rows));
     const m = machineInfo(seqfairLine, tf.version ? `@tensorflow/tfjs ${tf.version}: ${peers.join('; ')}` : null);
     process.stdout.write(table(rows, m, o.timer, notes) + '\n');
   }

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, arch, platform } from 'node:os';
 import type { Impl } from './case.js';
+import type { Peak } from './memory.js';
 import type { TimerOptions, Timing } from './timer.js';
 
 export type Status = 'ok' | 'unsupported' | 'skipped' | 'error';
@@ -20,6 +21,8 @@ export interface Row {
   note?: string;
   /** `--check` verdict against seqfair-cpu */
   check?: { ok: boolean; text: string };
+  /** peak memory of one call, for cases that measure it (bench/memory.ts) */
+  peak?: Peak;
 }
 
 export interface MachineInfo {
@@ -83,6 +86,7 @@ export function jsonLine(row: Row): string {
   };
   if (row.timing) o['runs'] = row.timing.runs;
   if (row.gflops !== undefined) o['gflops'] = round(row.gflops);
+  if (row.peak) { o['peak_mb'] = round(row.peak.mb); o['peak_how'] = row.peak.how; }
   if (row.status !== 'ok') { o['status'] = row.status; o['note'] = row.note ?? ''; }
   if (row.check) o['check'] = row.check.text;
   return JSON.stringify(o);
@@ -97,7 +101,8 @@ export function table(rows: readonly Row[], m: MachineInfo, t: TimerOptions, not
   const head = ['case', 'impl', 'median ms', 'min ms', 'runs', 'GFLOP/s', 'vs seqfair-cpu'];
   const body = rows.map((r) => {
     const s = speedup(rows, r);
-    const extra = [s !== null ? ratio(s) : '', r.note ?? '', r.check ? `check: ${r.check.text}` : '']
+    const peak = r.peak ? `peak +${r.peak.mb.toFixed(0)} MB (${r.peak.how === 'rss' ? 'RSS' : 'tfjs tensors'})` : '';
+    const extra = [s !== null ? ratio(s) : '', peak, r.note ?? '', r.check ? `check: ${r.check.text}` : '']
       .filter((x) => x).join('; ');
     return [
       r.case, r.impl,

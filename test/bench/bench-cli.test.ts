@@ -35,7 +35,8 @@ describe('bench CLI', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('unknown case: no-such-case');
     for (const name of ['gemm-1024', 'gemm-2048', 'attention', 'gru', 'proj-ce-1683', 'proj-ce-20000',
-      'grad-norm', 'topk-1683', 'topk-100000', 'dirichlet']) {
+      'grad-norm', 'topk-1683', 'topk-100000', 'dirichlet', 'sasrec-step-b64', 'sasrec-step-b256', 'sasrec-step-20k-b128',
+      'narm-step-b256', 'afsr-step-b256', 'sasrec-epoch-ml100k']) {
       expect(r.stderr).toContain(name);
     }
   });
