@@ -12,7 +12,7 @@ import { Generator, Streams } from '../../src/engine/index.js';
 import type { Objective } from '../../src/fairness/objective.js';
 import type { RecommenderBase } from '../../src/models/base.js';
 import { Adam } from '../../src/optim/index.js';
-import { makeContext } from '../../src/train/trainer.js';
+import { makeContext } from '../../src/train/context.js';
 import type { Outputs, Prepared } from '../case.js';
 
 /** Adam as the peers' tf.train.adam: lr 1e-3, β (0.9, 0.999), eps 1e-8, no weight decay. */
