@@ -15,6 +15,11 @@ export interface GradNode {
   inputs: Tensor[];
   /** gradient of the output -> gradient of each input (null where needs[i] is false) */
   backward(gradOut: F32, needs: boolean[]): (F32 | null)[];
+  /**
+   * true when backward returns only arrays it allocated and keeps no reference to, or gradOut
+   * itself: the tape may then keep and accumulate into them instead of copying.
+   */
+  fresh?: boolean;
 }
 
 let gradEnabled = true;
@@ -60,10 +65,8 @@ function topoOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-function addInto(acc: F32 | undefined, g: F32): F32 {
-  if (acc === undefined) return g;
+function addInto(acc: F32, g: F32): void {
   for (let i = 0; i < acc.length; i++) acc[i]! += g[i]!;
-  return acc;
 }
 
 /**
@@ -94,8 +97,9 @@ export function runBackward(root: Tensor, seed: F32 | null, wrt: Tensor[] | null
     }
   }
 
+  // every array in `grads` is owned by this pass alone, so it can be accumulated into in place
   const grads = new Map<Tensor, F32>();
-  grads.set(root, Float32Array.from(seed));
+  grads.set(root, seed.slice());
   for (let idx = order.length - 1; idx >= 0; idx--) {
     const t = order[idx]!;
     const g = grads.get(t);
@@ -106,16 +110,25 @@ export function runBackward(root: Tensor, seed: F32 | null, wrt: Tensor[] | null
     if (!needs.some(Boolean)) continue;
     const inGrads = t.node.backward(g, needs);
     // intermediate gradients are not kept (only leaves' and requested ones are)
-    if (!(wrt && wrt.includes(t))) grads.delete(t);
-    inputs.forEach((x, i) => {
-      const gi = inGrads[i];
-      if (!needs[i] || !gi) return;
+    const kept = wrt !== null && wrt.includes(t);
+    if (!kept) grads.delete(t);
+    const fresh = t.node.fresh === true;
+    for (let i = 0; i < inputs.length; i++) {
+      const x = inputs[i]!, gi = inGrads[i];
+      if (!needs[i] || !gi) continue;
       if (gi.length !== x.size) {
-        throw new Error(`backward of ${t.node!.op}: gradient for input ${i} has ${gi.length} values, expected ${x.size}`);
+        throw new Error(`backward of ${t.node.op}: gradient for input ${i} has ${gi.length} values, expected ${x.size}`);
       }
-      // copy on first store: a node may hand the same array to two inputs or return its gradOut
-      grads.set(x, addInto(grads.get(x) ?? undefined, grads.has(x) ? gi : Float32Array.from(gi)));
-    });
+      const acc = grads.get(x);
+      if (acc !== undefined) {
+        addInto(acc, gi);
+        continue;
+      }
+      // first gradient of x: keep gi itself only when nothing else can hold it (a fresh node's
+      // new array, or its gradOut once dropped, handed to no earlier input); otherwise copy
+      const own = fresh && (gi !== g || !kept) && inGrads.indexOf(gi) === i;
+      grads.set(x, own ? gi : gi.slice());
+    }
   }
 
   if (wrt) return wrt.map((x) => grads.get(x) ?? null);
@@ -123,7 +136,7 @@ export function runBackward(root: Tensor, seed: F32 | null, wrt: Tensor[] | null
     if (t.node || !t.requiresGrad) continue;
     const g = grads.get(t);
     if (!g) continue;
-    t.accumulateGrad(g);
+    t.accumulateGrad(g, true); // g belongs to this pass alone
   }
   return [];
 }
