@@ -13,7 +13,10 @@ import type { Tensor } from './tensor.js';
 export interface GradNode {
   op: string;
   inputs: Tensor[];
-  /** gradient of the output -> gradient of each input (null where needs[i] is false) */
+  /**
+   * gradient of the output -> gradient of each input (null where needs[i] is false). gradOut is
+   * read-only: it may be shared with other tensors' gradients (the tape copies on write).
+   */
   backward(gradOut: F32, needs: boolean[]): (F32 | null)[];
   /**
    * true when backward returns only arrays it allocated and keeps no reference to, or gradOut
@@ -69,6 +72,13 @@ function addInto(acc: F32, g: F32): void {
   for (let i = 0; i < acc.length; i++) acc[i]! += g[i]!;
 }
 
+/** a + b as a new array (the same rounding as copying a and adding b into it) */
+function sumOf(a: F32, b: F32): F32 {
+  const r = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) r[i] = a[i]! + b[i]!;
+  return r;
+}
+
 /**
  * Propagates gradients from `root` (seed: `seed`, default ones — a scalar root needs none).
  * With `wrt`, returns their gradients and leaves every `.grad` untouched; without it,
@@ -97,9 +107,13 @@ export function runBackward(root: Tensor, seed: F32 | null, wrt: Tensor[] | null
     }
   }
 
-  // every array in `grads` is owned by this pass alone, so it can be accumulated into in place
+  // Gradients are copy-on-write: a node's returned array is stored as is and only read (by
+  // later nodes, which must not modify their gradOut). `owned` marks the tensors whose stored
+  // array belongs to this pass alone: only those are accumulated into in place, kept by .grad or
+  // returned without a copy.
   const grads = new Map<Tensor, F32>();
-  grads.set(root, seed.slice());
+  const owned = new Set<Tensor>();
+  grads.set(root, seed);
   for (let idx = order.length - 1; idx >= 0; idx--) {
     const t = order[idx]!;
     const g = grads.get(t);
@@ -111,7 +125,11 @@ export function runBackward(root: Tensor, seed: F32 | null, wrt: Tensor[] | null
     const inGrads = t.node.backward(g, needs);
     // intermediate gradients are not kept (only leaves' and requested ones are)
     const kept = wrt !== null && wrt.includes(t);
-    if (!kept) grads.delete(t);
+    const ownedG = owned.has(t) && !kept;
+    if (!kept) {
+      grads.delete(t);
+      owned.delete(t);
+    }
     const fresh = t.node.fresh === true;
     for (let i = 0; i < inputs.length; i++) {
       const x = inputs[i]!, gi = inGrads[i];
@@ -120,23 +138,26 @@ export function runBackward(root: Tensor, seed: F32 | null, wrt: Tensor[] | null
         throw new Error(`backward of ${t.node.op}: gradient for input ${i} has ${gi.length} values, expected ${x.size}`);
       }
       const acc = grads.get(x);
-      if (acc !== undefined) {
+      if (acc === undefined) {
+        // x owns gi when nothing else can hold it: a fresh node's new array, or a gradOut this
+        // pass owned and has dropped, handed to no earlier input
+        grads.set(x, gi);
+        if (fresh && (gi === g ? ownedG : true) && inGrads.indexOf(gi) === i) owned.add(x);
+      } else if (owned.has(x)) {
         addInto(acc, gi);
-        continue;
+      } else {
+        grads.set(x, sumOf(acc, gi));
+        owned.add(x);
       }
-      // first gradient of x: keep gi itself only when nothing else can hold it (a fresh node's
-      // new array, or its gradOut once dropped, handed to no earlier input); otherwise copy
-      const own = fresh && (gi !== g || !kept) && inGrads.indexOf(gi) === i;
-      grads.set(x, own ? gi : gi.slice());
     }
   }
 
-  if (wrt) return wrt.map((x) => grads.get(x) ?? null);
+  if (wrt) return wrt.map((x) => { const g = grads.get(x); return g === undefined ? null : owned.has(x) ? g : g.slice(); });
   for (const t of order) {
     if (t.node || !t.requiresGrad) continue;
     const g = grads.get(t);
     if (!g) continue;
-    t.accumulateGrad(g, true); // g belongs to this pass alone
+    t.accumulateGrad(g, owned.has(t));
   }
   return [];
 }
