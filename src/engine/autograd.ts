@@ -137,16 +137,18 @@ export function runBackward(root: Tensor, seed: F32 | null, wrt: Tensor[] | null
       if (gi.length !== x.size) {
         throw new Error(`backward of ${t.node.op}: gradient for input ${i} has ${gi.length} values, expected ${x.size}`);
       }
+      // x may own gi when nothing else can hold it: a fresh node's new array, or a gradOut this
+      // pass owned and has dropped, handed to no earlier input
+      const ownable = fresh && (gi === g ? ownedG : true) && inGrads.indexOf(gi) === i;
       const acc = grads.get(x);
       if (acc === undefined) {
-        // x owns gi when nothing else can hold it: a fresh node's new array, or a gradOut this
-        // pass owned and has dropped, handed to no earlier input
         grads.set(x, gi);
-        if (fresh && (gi === g ? ownedG : true) && inGrads.indexOf(gi) === i) owned.add(x);
+        if (ownable) owned.add(x);
       } else if (owned.has(x)) {
         addInto(acc, gi);
       } else {
-        grads.set(x, sumOf(acc, gi));
+        // acc is shared: sum into gi if it is ours, else into a new array (addition commutes)
+        grads.set(x, ownable ? (addInto(gi, acc), gi) : sumOf(acc, gi));
         owned.add(x);
       }
     }
