@@ -138,8 +138,8 @@ export function runBackward(root: Tensor, seed: F32 | null, wrt: Tensor[] | null
         throw new Error(`backward of ${t.node.op}: gradient for input ${i} has ${gi.length} values, expected ${x.size}`);
       }
       // x may own gi when nothing else can hold it: a fresh node's new array, or a gradOut this
-      // pass owned and has dropped, handed to no earlier input
-      const ownable = fresh && (gi === g ? ownedG : true) && inGrads.indexOf(gi) === i;
+      // pass owned and has dropped, handed to no other input
+      const ownable = fresh && (gi === g ? ownedG : true) && inGrads.indexOf(gi) === i && inGrads.lastIndexOf(gi) === i;
       const acc = grads.get(x);
       if (acc === undefined) {
         grads.set(x, gi);
