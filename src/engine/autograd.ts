@@ -13,8 +13,16 @@ import type { Tensor } from './tensor.js';
 export interface GradNode {
   op: string;
   inputs: Tensor[];
-  /** gradient of the output -> gradient of each input (null where needs[i] is false) */
+  /**
+   * gradient of the output -> gradient of each input (null where needs[i] is false). gradOut is
+   * read-only: it may be shared with other tensors' gradients (the tape copies on write).
+   */
   backward(gradOut: F32, needs: boolean[]): (F32 | null)[];
+  /**
+   * true when backward returns only arrays it allocated and keeps no reference to, or gradOut
+   * itself: the tape may then keep and accumulate into them instead of copying.
+   */
+  fresh?: boolean;
 }
 
 let gradEnabled = true;
@@ -60,10 +68,15 @@ function topoOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-function addInto(acc: F32 | undefined, g: F32): F32 {
-  if (acc === undefined) return g;
+function addInto(acc: F32, g: F32): void {
   for (let i = 0; i < acc.length; i++) acc[i]! += g[i]!;
-  return acc;
+}
+
+/** a + b as a new array (the same rounding as copying a and adding b into it) */
+function sumOf(a: F32, b: F32): F32 {
+  const r = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) r[i] = a[i]! + b[i]!;
+  return r;
 }
 
 /**
@@ -94,8 +107,13 @@ export function runBackward(root: Tensor, seed: F32 | null, wrt: Tensor[] | null
     }
   }
 
+  // Gradients are copy-on-write: a node's returned array is stored as is and only read (by
+  // later nodes, which must not modify their gradOut). `owned` marks the tensors whose stored
+  // array belongs to this pass alone: only those are accumulated into in place, kept by .grad or
+  // returned without a copy.
   const grads = new Map<Tensor, F32>();
-  grads.set(root, Float32Array.from(seed));
+  const owned = new Set<Tensor>();
+  grads.set(root, seed);
   for (let idx = order.length - 1; idx >= 0; idx--) {
     const t = order[idx]!;
     const g = grads.get(t);
@@ -106,24 +124,42 @@ export function runBackward(root: Tensor, seed: F32 | null, wrt: Tensor[] | null
     if (!needs.some(Boolean)) continue;
     const inGrads = t.node.backward(g, needs);
     // intermediate gradients are not kept (only leaves' and requested ones are)
-    if (!(wrt && wrt.includes(t))) grads.delete(t);
-    inputs.forEach((x, i) => {
-      const gi = inGrads[i];
-      if (!needs[i] || !gi) return;
+    const kept = wrt !== null && wrt.includes(t);
+    const ownedG = owned.has(t) && !kept;
+    if (!kept) {
+      grads.delete(t);
+      owned.delete(t);
+    }
+    const fresh = t.node.fresh === true;
+    for (let i = 0; i < inputs.length; i++) {
+      const x = inputs[i]!, gi = inGrads[i];
+      if (!needs[i] || !gi) continue;
       if (gi.length !== x.size) {
-        throw new Error(`backward of ${t.node!.op}: gradient for input ${i} has ${gi.length} values, expected ${x.size}`);
+        throw new Error(`backward of ${t.node.op}: gradient for input ${i} has ${gi.length} values, expected ${x.size}`);
       }
-      // copy on first store: a node may hand the same array to two inputs or return its gradOut
-      grads.set(x, addInto(grads.get(x) ?? undefined, grads.has(x) ? gi : Float32Array.from(gi)));
-    });
+      // x may own gi when nothing else can hold it: a fresh node's new array, or a gradOut this
+      // pass owned and has dropped, handed to no other input
+      const ownable = fresh && (gi === g ? ownedG : true) && inGrads.indexOf(gi) === i && inGrads.lastIndexOf(gi) === i;
+      const acc = grads.get(x);
+      if (acc === undefined) {
+        grads.set(x, gi);
+        if (ownable) owned.add(x);
+      } else if (owned.has(x)) {
+        addInto(acc, gi);
+      } else {
+        // acc is shared: sum into gi if it is ours, else into a new array (addition commutes)
+        grads.set(x, ownable ? (addInto(gi, acc), gi) : sumOf(acc, gi));
+        owned.add(x);
+      }
+    }
   }
 
-  if (wrt) return wrt.map((x) => grads.get(x) ?? null);
+  if (wrt) return wrt.map((x) => { const g = grads.get(x); return g === undefined ? null : owned.has(x) ? g : g.slice(); });
   for (const t of order) {
     if (t.node || !t.requiresGrad) continue;
     const g = grads.get(t);
     if (!g) continue;
-    t.accumulateGrad(g);
+    t.accumulateGrad(g, owned.has(t));
   }
   return [];
 }

@@ -64,3 +64,29 @@ export function normAxis(axis: number, rank: number, op: string): number {
   }
   return a;
 }
+
+/**
+ * The loop nest of a broadcast over `out`, as small as it can be: size-1 axes are dropped and
+ * neighbouring axes merged where every operand steps through both as one (both broadcast, or both
+ * contiguous). `strides[k][d]` is operand k's stride on loop axis d (0 = broadcast). The last
+ * axis has stride 0 or 1 for every operand, so the inner loop is contiguous or a repeated value.
+ * No axes: a single element. E.g. (B,L,D)·(B,L,1) → dims [B·L, D], strides [[D,1],[1,0]].
+ */
+export function collapse(out: Shape, shapes: readonly Shape[]): { dims: number[]; strides: number[][] } {
+  const full = shapes.map((s) => broadcastStrides(s, out));
+  const dims: number[] = [];
+  const strides: number[][] = shapes.map(() => []);
+  for (let d = 0; d < out.length; d++) {
+    const n = out[d]!;
+    if (n === 1) continue;
+    const last = dims.length - 1;
+    if (last >= 0 && full.every((st, k) => strides[k]![last] === st[d]! * n)) {
+      dims[last]! *= n;
+      full.forEach((st, k) => { strides[k]![last] = st[d]!; });
+    } else {
+      dims.push(n);
+      full.forEach((st, k) => strides[k]!.push(st[d]!));
+    }
+  }
+  return { dims, strides };
+}

@@ -85,9 +85,9 @@ export class Tensor {
     runBackward(this, seed, null);
   }
 
-  /** @internal add a gradient into .grad (used by backward) */
-  accumulateGrad(g: F32): void {
-    if (this.grad === null) this.grad = new Tensor(Float32Array.from(g), this.shape);
+  /** @internal add a gradient into .grad (used by backward); `owned`: g may be kept as is */
+  accumulateGrad(g: F32, owned = false): void {
+    if (this.grad === null) this.grad = new Tensor(owned ? g : g.slice(), this.shape);
     else {
       const acc = this.grad.f32();
       for (let i = 0; i < acc.length; i++) acc[i]! += g[i]!;
@@ -128,11 +128,14 @@ export class Tensor {
   matmul(o: Tensor): Tensor { return ops.matmul(this, o); }
 }
 
-/** Wraps an op result: records `node` on the tape when any input requires grad. */
+/**
+ * Wraps an op result: records `node` on the tape when any input requires grad. `fresh`: the
+ * backward returns only new arrays it keeps no reference to, or its gradOut (see GradNode).
+ */
 export function result(data: Data, shape: Shape, op: string, inputs: Tensor[],
-  backward: GradNode['backward']): Tensor {
+  backward: GradNode['backward'], fresh = false): Tensor {
   const track = isGradEnabled() && inputs.some((x) => x.requiresGrad);
-  return new Tensor(data, shape, track ? { requiresGrad: true, node: { op, inputs, backward } } : {});
+  return new Tensor(data, shape, track ? { requiresGrad: true, node: { op, inputs, backward, fresh } } : {});
 }
 
 /**

@@ -6,7 +6,7 @@ import type { F32 } from '../../backend/backend.js';
 import { getBackend } from '../../backend/index.js';
 import { Tensor, result } from '../tensor.js';
 import { broadcastShapes } from '../shape.js';
-import { broadcastBinary, reduceToShape } from './broadcast.js';
+import { ADD, type BinOp, DIV, MUL, SUB, broadcastBinary, expand, reduceToShape } from './broadcast.js';
 
 export function scalar(v: number): Tensor {
   return new Tensor(Float32Array.of(v), []);
@@ -16,92 +16,116 @@ function asTensor(x: Tensor | number): Tensor {
   return typeof x === 'number' ? scalar(x) : x;
 }
 
-function mapF(a: F32, f: (x: number) => number): F32 {
-  const y = new Float32Array(a.length);
-  for (let i = 0; i < a.length; i++) y[i] = f(a[i]!);
-  return y;
-}
-
 /**
- * A broadcasting binary op. `da`/`db` give the gradient of each side elementwise
- * (g = upstream, x = a value, y = b value, at the broadcast position).
+ * A broadcasting binary op. Backward computes only what `needs` asks for, and only from the
+ * operand it needs: add passes g through (summed down to each input's shape), sub negates it,
+ * mul multiplies g by the other side at its own broadcast strides (no expanded copies).
  */
-function binary(op: string, aIn: Tensor | number, bIn: Tensor | number,
-  f: (x: number, y: number) => number,
-  da: ((g: number, x: number, y: number) => number) | null,
-  db: ((g: number, x: number, y: number) => number) | null,
-  usesValues = true): Tensor {
+function binary(opName: string, op: BinOp, aIn: Tensor | number, bIn: Tensor | number): Tensor {
   const a = asTensor(aIn), b = asTensor(bIn);
-  const av = a.f32(op), bv = b.f32(op);
-  const out = broadcastShapes(a.shape, b.shape, op);
-  const y = broadcastBinary(av, a.shape, bv, b.shape, out, f);
-  return result(y, out, op, [a, b], (g, needs) => {
-    // expand both operands to the output shape once, then apply the local derivative
-    const expand = usesValues && (needs[0] || needs[1]);
-    const zeros = new Float32Array(g.length);
-    const ax = expand ? broadcastBinary(av, a.shape, bv, b.shape, out, (x) => x) : zeros;
-    const bx = expand ? broadcastBinary(av, a.shape, bv, b.shape, out, (_x, z) => z) : zeros;
-    const ga = needs[0] && da ? reduceToShape(zip3(g, ax!, bx!, da), out, a.shape) : null;
-    const gb = needs[1] && db ? reduceToShape(zip3(g, ax!, bx!, db), out, b.shape) : null;
+  const av = a.f32(opName), bv = b.f32(opName);
+  const out = broadcastShapes(a.shape, b.shape, opName);
+  const y = broadcastBinary(op, av, a.shape, bv, b.shape, out);
+  return result(y, out, opName, [a, b], (g, needs) => {
+    let ga: F32 | null = null, gb: F32 | null = null;
+    switch (op) {
+      case ADD:
+        if (needs[0]) ga = reduceToShape(g, out, a.shape);
+        if (needs[1]) gb = reduceToShape(g, out, b.shape);
+        break;
+      case SUB:
+        if (needs[0]) ga = reduceToShape(g, out, a.shape);
+        if (needs[1]) gb = reduceToShape(negate(g), out, b.shape);
+        break;
+      case MUL:
+        if (needs[0]) ga = reduceToShape(broadcastBinary(MUL, g, out, bv, b.shape, out), out, a.shape);
+        if (needs[1]) gb = reduceToShape(broadcastBinary(MUL, g, out, av, a.shape, out), out, b.shape);
+        break;
+      case DIV:
+        if (needs[0]) ga = reduceToShape(broadcastBinary(DIV, g, out, bv, b.shape, out), out, a.shape);
+        if (needs[1]) gb = reduceToShape(divRightGrad(g, expand(av, a.shape, out), expand(bv, b.shape, out)), out, b.shape);
+        break;
+    }
     return [ga, gb];
-  });
+  }, true);
 }
 
-function zip3(g: F32, x: F32, y: F32, f: (g: number, x: number, y: number) => number): F32 {
+function negate(g: F32): F32 {
   const r = new Float32Array(g.length);
-  for (let i = 0; i < g.length; i++) r[i] = f(g[i]!, x[i]!, y[i]!);
+  for (let i = 0; i < g.length; i++) r[i] = -g[i]!;
+  return r;
+}
+
+/** ∂(x/y)/∂y · g = −g·x / y² elementwise (x, y already expanded to g's shape) */
+function divRightGrad(g: F32, x: F32, y: F32): F32 {
+  const r = new Float32Array(g.length);
+  for (let i = 0; i < g.length; i++) r[i] = (-g[i]! * x[i]!) / (y[i]! * y[i]!);
   return r;
 }
 
 export function add(a: Tensor | number, b: Tensor | number): Tensor {
-  return binary('add', a, b, (x, y) => x + y, (g) => g, (g) => g, false);
+  return binary('add', ADD, a, b);
 }
 
 export function sub(a: Tensor | number, b: Tensor | number): Tensor {
-  return binary('sub', a, b, (x, y) => x - y, (g) => g, (g) => -g, false);
+  return binary('sub', SUB, a, b);
 }
 
 export function mul(a: Tensor | number, b: Tensor | number): Tensor {
-  return binary('mul', a, b, (x, y) => x * y, (g, _x, y) => g * y, (g, x) => g * x);
+  return binary('mul', MUL, a, b);
 }
 
 export function div(a: Tensor | number, b: Tensor | number): Tensor {
-  return binary('div', a, b, (x, y) => x / y, (g, _x, y) => g / y, (g, x, y) => (-g * x) / (y * y));
+  return binary('div', DIV, a, b);
 }
 
-/** A unary op whose derivative is written in terms of input x and output y. */
-function unary(op: string, a: Tensor, f: (x: number) => number, d: (x: number, y: number) => number): Tensor {
-  const x = a.f32(op);
-  const y = mapF(x, f);
+/*
+ * Unary ops: one plain loop each way per op (no shared closure per element). The backward
+ * multiplies g by the derivative written in terms of input x and output y, evaluated exactly as
+ * written (e.g. g·(1/x) for log, not g/x) so results do not depend on how the loop is shaped.
+ */
+function unaryResult(op: string, a: Tensor, y: F32, backward: (g: F32, gx: F32) => void): Tensor {
   return result(y, a.shape, op, [a], (g) => {
     const gx = new Float32Array(g.length);
-    for (let i = 0; i < g.length; i++) gx[i] = g[i]! * d(x[i]!, y[i]!);
+    backward(g, gx);
     return [gx];
-  });
+  }, true);
 }
 
 export function neg(a: Tensor): Tensor {
-  return unary('neg', a, (x) => -x, () => -1);
+  const x = a.f32('neg'), n = x.length, y = new Float32Array(n);
+  for (let i = 0; i < n; i++) y[i] = -x[i]!;
+  return unaryResult('neg', a, y, (g, gx) => { for (let i = 0; i < n; i++) gx[i] = g[i]! * -1; });
 }
 
 export function exp(a: Tensor): Tensor {
-  return unary('exp', a, Math.exp, (_x, y) => y);
+  const x = a.f32('exp'), n = x.length, y = new Float32Array(n);
+  for (let i = 0; i < n; i++) y[i] = Math.exp(x[i]!);
+  return unaryResult('exp', a, y, (g, gx) => { for (let i = 0; i < n; i++) gx[i] = g[i]! * y[i]!; });
 }
 
 export function log(a: Tensor): Tensor {
-  return unary('log', a, Math.log, (x) => 1 / x);
+  const x = a.f32('log'), n = x.length, y = new Float32Array(n);
+  for (let i = 0; i < n; i++) y[i] = Math.log(x[i]!);
+  return unaryResult('log', a, y, (g, gx) => { for (let i = 0; i < n; i++) gx[i] = g[i]! * (1 / x[i]!); });
 }
 
 export function sqrt(a: Tensor): Tensor {
-  return unary('sqrt', a, Math.sqrt, (_x, y) => 0.5 / y);
+  const x = a.f32('sqrt'), n = x.length, y = new Float32Array(n);
+  for (let i = 0; i < n; i++) y[i] = Math.sqrt(x[i]!);
+  return unaryResult('sqrt', a, y, (g, gx) => { for (let i = 0; i < n; i++) gx[i] = g[i]! * (0.5 / y[i]!); });
 }
 
 export function square(a: Tensor): Tensor {
-  return unary('square', a, (x) => x * x, (x) => 2 * x);
+  const x = a.f32('square'), n = x.length, y = new Float32Array(n);
+  for (let i = 0; i < n; i++) y[i] = x[i]! * x[i]!;
+  return unaryResult('square', a, y, (g, gx) => { for (let i = 0; i < n; i++) gx[i] = g[i]! * (2 * x[i]!); });
 }
 
 export function tanh(a: Tensor): Tensor {
-  return unary('tanh', a, Math.tanh, (_x, y) => 1 - y * y);
+  const x = a.f32('tanh'), n = x.length, y = new Float32Array(n);
+  for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]!);
+  return unaryResult('tanh', a, y, (g, gx) => { for (let i = 0; i < n; i++) gx[i] = g[i]! * (1 - y[i]! * y[i]!); });
 }
 
 /** numerically stable logistic function */
@@ -112,11 +136,15 @@ export function sigmoidValue(x: number): number {
 }
 
 export function sigmoid(a: Tensor): Tensor {
-  return unary('sigmoid', a, sigmoidValue, (_x, y) => y * (1 - y));
+  const x = a.f32('sigmoid'), n = x.length, y = new Float32Array(n);
+  for (let i = 0; i < n; i++) y[i] = sigmoidValue(x[i]!);
+  return unaryResult('sigmoid', a, y, (g, gx) => { for (let i = 0; i < n; i++) gx[i] = g[i]! * (y[i]! * (1 - y[i]!)); });
 }
 
 export function relu(a: Tensor): Tensor {
-  return unary('relu', a, (x) => (x > 0 ? x : 0), (x) => (x > 0 ? 1 : 0));
+  const x = a.f32('relu'), n = x.length, y = new Float32Array(n);
+  for (let i = 0; i < n; i++) y[i] = x[i]! > 0 ? x[i]! : 0;
+  return unaryResult('relu', a, y, (g, gx) => { for (let i = 0; i < n; i++) gx[i] = g[i]! * (x[i]! > 0 ? 1 : 0); });
 }
 
 /** exact GELU 0.5·x·(1 + erf(x/√2)), a backend kernel (hot in every transformer block) */

@@ -1,4 +1,5 @@
 /** Layout ops: reshape, permute/transpose, slice, concat. All copy into a new contiguous tensor. */
+import type { F32 } from '../../backend/backend.js';
 import type { Data } from '../tensor.js';
 import { Tensor, result } from '../tensor.js';
 import { fmt, normAxis, sizeOf, stridesOf } from '../shape.js';
@@ -20,7 +21,7 @@ export function reshape(a: Tensor, shape: number[]): Tensor {
   if (sizeOf(s) !== a.size) throw new Error(`reshape: cannot reshape ${fmt(a.shape)} (${a.size} values) into ${fmt(shape)}`);
   if (a.dtype === 'i32') return new Tensor(a.data, s);
   // values are shared: reshape of a contiguous array is free
-  return result(a.data, s, 'reshape', [a], (g) => [g]);
+  return result(a.data, s, 'reshape', [a], (g) => [g], true);
 }
 
 /** Permutes axes: out.shape[i] = a.shape[dims[i]]. */
@@ -31,32 +32,75 @@ export function permute(a: Tensor, dims: number[]): Tensor {
     throw new Error(`permute: ${fmt(dims)} is not a permutation of the ${r} axes of ${fmt(a.shape)}`);
   }
   const outShape = d.map((i) => a.shape[i]!);
-  const inStrides = stridesOf(a.shape);
-  const src = d.map((i) => inStrides[i]!); // input stride of each output axis
-  const move = (from: Data, to: Data, forward: boolean) => {
-    const n = from.length;
-    const idx = new Array<number>(r).fill(0);
-    let off = 0;
-    for (let i = 0; i < n; i++) {
-      if (forward) to[i] = from[off]!;
-      else to[off] = from[i]!;
-      for (let k = r - 1; k >= 0; k--) {
-        idx[k]!++;
-        off += src[k]!;
-        if (idx[k]! < outShape[k]!) break;
-        off -= src[k]! * outShape[k]!;
-        idx[k] = 0;
+  const y = permuteData(a.data, a.shape, d);
+  if (a.dtype === 'i32') return new Tensor(y, outShape);
+  // the gradient is g permuted back: a gather by the inverse permutation
+  const inverse = new Array<number>(r);
+  d.forEach((axis, i) => { inverse[axis] = i; });
+  return result(y, outShape, 'permute', [a], (g) => [permuteData(g, outShape, inverse) as F32], true);
+}
+
+/** Tile edge of the blocked transpose: a tile's rows and columns stay in cache. */
+const TILE = 16;
+
+/**
+ * x (of `shape`) with its axes in the order `dims`, as a new contiguous array. The loop runs over
+ * the output axes with size-1 axes dropped and axes merged that stay neighbours; the last two
+ * are copied as rows (when the input's last axis stays last) or as a blocked transpose.
+ */
+function permuteData(x: Data, shape: readonly number[], dims: readonly number[]): Data {
+  const y = like(x, x.length);
+  if (x.length === 0) return y;
+  const inStrides = stridesOf(shape);
+  const len: number[] = [], st: number[] = []; // loop axes (output order) and their input strides
+  for (const axis of dims) {
+    const n = shape[axis]!, s = inStrides[axis]!;
+    if (n === 1) continue;
+    const k = len.length - 1;
+    if (k >= 0 && st[k] === s * n) {
+      len[k]! *= n;
+      st[k] = s;
+    } else {
+      len.push(n);
+      st.push(s);
+    }
+  }
+  const r = len.length;
+  if (r <= 1) { // nothing moves (one axis left has stride 1)
+    y.set(x);
+    return y;
+  }
+  const R = len[r - 2]!, C = len[r - 1]!, sR = st[r - 2]!, sC = st[r - 1]!;
+  const block = R * C;
+  const idx = new Int32Array(r - 2);
+  let off = 0;
+  for (let yo = 0; yo < y.length; yo += block) {
+    if (sC === 1) {
+      for (let i = 0; i < R; i++) {
+        const src = off + i * sR, dst = yo + i * C;
+        for (let j = 0; j < C; j++) y[dst + j] = x[src + j]!;
+      }
+    } else {
+      for (let i0 = 0; i0 < R; i0 += TILE) {
+        const iEnd = Math.min(R, i0 + TILE);
+        for (let j0 = 0; j0 < C; j0 += TILE) {
+          const jEnd = Math.min(C, j0 + TILE);
+          for (let i = i0; i < iEnd; i++) {
+            const src = off + i * sR, dst = yo + i * C;
+            for (let j = j0; j < jEnd; j++) y[dst + j] = x[src + j * sC]!;
+          }
+        }
       }
     }
-  };
-  const y = like(a.data, a.size);
-  move(a.data, y, true);
-  if (a.dtype === 'i32') return new Tensor(y, outShape);
-  return result(y, outShape, 'permute', [a], (g) => {
-    const gx = new Float32Array(g.length);
-    move(g, gx, false);
-    return [gx];
-  });
+    // odometer over the outer axes
+    for (let k = r - 3; k >= 0; k--) {
+      off += st[k]!;
+      if (++idx[k]! < len[k]!) break;
+      off -= st[k]! * len[k]!;
+      idx[k] = 0;
+    }
+  }
+  return y;
 }
 
 /** Swaps two axes. */
@@ -90,7 +134,7 @@ export function slice(a: Tensor, axis: number, start: number, end: number): Tens
     const gx = new Float32Array(a.size);
     for (let o = 0; o < outer; o++) gx.set(g.subarray(o * w * inner, (o + 1) * w * inner), (o * len + s) * inner);
     return [gx];
-  });
+  }, true);
 }
 
 /** Concatenates along `axis`; all other dims must agree. */
@@ -128,7 +172,7 @@ export function concat(ts: Tensor[], axis: number): Tensor {
       for (let o = 0; o < outer; o++) gx.set(g.subarray((o * total + start) * inner, (o * total + start + w) * inner), o * w * inner);
       return gx;
     });
-  });
+  }, true);
 }
 
 /** Stacks equal-shaped tensors along a new axis. */

@@ -18,22 +18,37 @@ function sumAxis(a: Tensor, axis: number, keepDims: boolean): Tensor {
   const x = a.f32('sum');
   const [outer, len, inner] = around(a.shape, axis);
   const y = new Float32Array(outer * inner);
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) {
+  // each output sums its `len` terms in order, in doubles, reading x contiguously
+  if (inner === 1) {
+    for (let o = 0; o < outer; o++) {
       let s = 0;
-      for (let l = 0; l < len; l++) s += x[(o * len + l) * inner + i]!;
-      y[o * inner + i] = s;
+      for (let l = o * len, end = l + len; l < end; l++) s += x[l]!;
+      y[o] = s;
+    }
+  } else {
+    const acc = new Float64Array(inner);
+    for (let o = 0; o < outer; o++) {
+      acc.fill(0);
+      for (let l = 0; l < len; l++) {
+        const base = (o * len + l) * inner;
+        for (let i = 0; i < inner; i++) acc[i]! += x[base + i]!;
+      }
+      y.set(acc, o * inner);
     }
   }
   return result(y, reducedShape(a.shape, axis, keepDims), 'sum', [a], (g) => {
     const gx = new Float32Array(x.length);
     for (let o = 0; o < outer; o++) {
+      if (inner === 1) {
+        gx.fill(g[o]!, o * len, (o + 1) * len);
+        continue;
+      }
       for (let l = 0; l < len; l++) {
         for (let i = 0; i < inner; i++) gx[(o * len + l) * inner + i] = g[o * inner + i]!;
       }
     }
     return [gx];
-  });
+  }, true);
 }
 
 function axesOf(a: Tensor, axis: number | number[] | undefined, op: string): number[] {
@@ -49,7 +64,7 @@ export function sum(a: Tensor, axis?: number | number[], keepDims = false): Tens
     const x = a.f32('sum');
     let s = 0;
     for (let i = 0; i < x.length; i++) s += x[i]!;
-    return result(Float32Array.of(s), [], 'sum', [a], (g) => [new Float32Array(x.length).fill(g[0]!)]);
+    return result(Float32Array.of(s), [], 'sum', [a], (g) => [new Float32Array(x.length).fill(g[0]!)], true);
   }
   let t = a;
   for (const ax of axesOf(a, axis, 'sum')) t = sumAxis(t, ax, keepDims);
@@ -64,8 +79,13 @@ export function mean(a: Tensor, axis?: number | number[], keepDims = false): Ten
   if (count === 0) throw new Error(`mean: reducing an empty axis of shape (${a.shape.join(',')})`);
   const s = sum(a, axis, keepDims);
   const inv = 1 / count;
-  const y = s.f32().map((v) => v * inv);
-  return result(y, s.shape, 'mean', [s], (g) => [g.map((v) => v * inv)]);
+  return result(scale(s.f32(), inv), s.shape, 'mean', [s], (g) => [scale(g, inv)], true);
+}
+
+function scale(x: Float32Array, c: number): Float32Array {
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) y[i] = x[i]! * c;
+  return y;
 }
 
 function argmaxAlong(x: ArrayLike<number>, outer: number, len: number, inner: number): Int32Array {
@@ -101,7 +121,7 @@ export function max(a: Tensor, axis: number, keepDims = false): Tensor {
       for (let i = 0; i < inner; i++) gx[(o * len + idx[o * inner + i]!) * inner + i] = g[o * inner + i]!;
     }
     return [gx];
-  });
+  }, true);
 }
 
 /** Index of the first maximum along `axis` (i32, not differentiable). */

@@ -1,51 +1,56 @@
 /** Selection by a mask: where(cond, a, b) and maskedFill. cond is i32 or f32 (non-zero = true). */
-import type { Data } from '../tensor.js';
 import { Tensor, result } from '../tensor.js';
-import { broadcastShapes, broadcastStrides, fmt, sizeOf } from '../shape.js';
+import { broadcastShapes, collapse, fmt, sizeOf } from '../shape.js';
 
-/** Index of each output element in an input of shape `s` broadcast to `out`. */
-function mapIndex(s: readonly number[], out: readonly number[]): Int32Array {
-  const n = sizeOf(out);
-  const st = broadcastStrides(s, out);
-  const m = new Int32Array(n);
-  const idx = new Array<number>(out.length).fill(0);
-  let off = 0;
-  for (let i = 0; i < n; i++) {
-    m[i] = off;
-    for (let d = out.length - 1; d >= 0; d--) {
-      idx[d]!++;
-      off += st[d]!;
-      if (idx[d]! < out[d]!) break;
-      off -= st[d]! * out[d]!;
-      idx[d] = 0;
-    }
-  }
-  return m;
-}
-
-function truthy(c: Data, i: number): boolean {
-  const v = c[i]!;
-  return v !== 0 && !Number.isNaN(v);
-}
-
-/** out = cond ? a : b, elementwise with broadcasting; gradients flow to the chosen side. */
+/**
+ * out = cond ? a : b, elementwise with broadcasting; gradients flow to the chosen side.
+ * Runs over the collapsed loop nest (shape.ts `collapse`): each operand's inner stride is 0 or 1.
+ */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
   const at = typeof a === 'number' ? new Tensor(Float32Array.of(a), []) : a;
   const bt = typeof b === 'number' ? new Tensor(Float32Array.of(b), []) : b;
   const out = broadcastShapes(broadcastShapes(cond.shape, at.shape, 'where'), bt.shape, 'where');
-  const ci = mapIndex(cond.shape, out), ai = mapIndex(at.shape, out), bi = mapIndex(bt.shape, out);
   const av = at.f32('where'), bv = bt.f32('where');
+  const c = cond.data;
   const n = sizeOf(out);
+  const { dims, strides } = collapse(out, [cond.shape, at.shape, bt.shape]);
+  const [sc, sa, sb] = strides as [number[], number[], number[]];
+  const r = dims.length;
+  const inner = r === 0 ? 1 : dims[r - 1]!;
+  const ic = r === 0 ? 0 : sc[r - 1]!, ia = r === 0 ? 0 : sa[r - 1]!, ib = r === 0 ? 0 : sb[r - 1]!;
+  /** visits rows of `inner` outputs: fn(output offset, cond offset, a offset, b offset) */
+  const rows = (fn: (yo: number, co: number, ao: number, bo: number) => void) => {
+    const idx = new Int32Array(Math.max(r - 1, 0));
+    let co = 0, ao = 0, bo = 0;
+    for (let yo = 0; yo < n; yo += inner) {
+      fn(yo, co, ao, bo);
+      for (let d = r - 2; d >= 0; d--) {
+        co += sc[d]!; ao += sa[d]!; bo += sb[d]!;
+        if (++idx[d]! < dims[d]!) break;
+        co -= sc[d]! * dims[d]!; ao -= sa[d]! * dims[d]!; bo -= sb[d]! * dims[d]!;
+        idx[d] = 0;
+      }
+    }
+  };
   const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) y[i] = truthy(cond.data, ci[i]!) ? av[ai[i]!]! : bv[bi[i]!]!;
+  rows((yo, co, ao, bo) => {
+    for (let k = 0; k < inner; k++) {
+      const v = c[co + k * ic]!;
+      y[yo + k] = v !== 0 && v === v ? av[ao + k * ia]! : bv[bo + k * ib]!; // non-zero and not NaN
+    }
+  });
   return result(y, out, 'where', [at, bt], (g, needs) => {
     const ga = needs[0] ? new Float32Array(at.size) : null;
     const gb = needs[1] ? new Float32Array(bt.size) : null;
-    for (let i = 0; i < n; i++) {
-      if (truthy(cond.data, ci[i]!)) { if (ga) ga[ai[i]!]! += g[i]!; } else if (gb) gb[bi[i]!]! += g[i]!;
-    }
+    // each input element receives its terms in output order (as a broadcast gradient does)
+    rows((yo, co, ao, bo) => {
+      for (let k = 0; k < inner; k++) {
+        const v = c[co + k * ic]!;
+        if (v !== 0 && v === v) { if (ga) ga[ao + k * ia]! += g[yo + k]!; } else if (gb) gb[bo + k * ib]! += g[yo + k]!;
+      }
+    });
     return [ga, gb];
-  });
+  }, true);
 }
 
 /** x with `value` wherever mask is non-zero (mask broadcasts to x's shape). */
