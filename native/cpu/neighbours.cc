@@ -27,6 +27,7 @@
 #include "cpu/gemm_tile.h"
 #include "cpu/parallel.h"
 #include "cpu/vmath.h"
+#include "seqfair/rows.h"
 #include "seqfair/topk.h"
 
 namespace seqfair {
@@ -41,17 +42,11 @@ constexpr int64_t kMinItems = 64;  // aim for at least this many (query block, s
 void cosine_topk(const float* x, const int32_t* queries, int64_t Q, int32_t* indices, float* similarities, int64_t N,
                  int64_t D, int64_t k) {
   if (Q == 0 || k == 0) return;
-  // 1. normalised rows (+0.0f turns -0 into +0 so equal rows compare equal bytewise)
+  // 1. normalised rows (seqfair/rows.h, as the CUDA kernel; -0 becomes +0 so equal rows compare
+  //    equal bytewise)
   std::vector<float> xn((size_t)(N * D));
   parallel_for(N, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, D)), [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const float* xi = x + i * D;
-      float* yi = xn.data() + i * D;
-      double sq = 0;
-      for (int64_t d = 0; d < D; ++d) sq += (double)xi[d] * (double)xi[d];
-      const double inv = sq > 0 ? 1.0 / std::sqrt(sq) : 0.0;
-      for (int64_t d = 0; d < D; ++d) yi[d] = (float)((double)xi[d] * inv) + 0.0f;
-    }
+    for (int64_t i = i0; i < i1; ++i) cosine_normalize_row(x + i * D, xn.data() + i * D, D);
   });
 
   // 2. groups of bitwise-identical rows: members ascending, one representative row per group
