@@ -20,6 +20,7 @@
 #include "cpu/attention.h"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "cpu/attention_tile.h"
@@ -117,6 +118,18 @@ void key_bias_row(const int32_t* mask_b, const HeadTile& t, float* bias) {
   for (int64_t c = 0; c < t.n; ++c) bias[c] = mask_b[t.kb + c] == 1 ? 0.0f : -INFINITY;
 }
 
+// fn(bh) for every head; task c of C takes heads c, c + C, c + 2C, ... so that the long and short
+// sequences of a batch spread evenly over the threads (parallel_for's chunks are contiguous).
+// Each head is computed by one task alone, so the results do not depend on the assignment.
+template <typename Fn>
+void for_heads_strided(int64_t heads, Fn&& fn) {
+  const int64_t C = std::min<int64_t>(heads, 4 * num_threads());
+  parallel_for(C, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c)
+      for (int64_t bh = c; bh < heads; bh += C) fn(bh);
+  });
+}
+
 // keys allowed to tile row r: the leading `lim` tile keys (padding among them has bias -inf)
 inline int64_t row_limit(const HeadTile& t, bool causal, int64_t r) { return causal ? std::min(t.n, r + 1) : t.n; }
 
@@ -131,7 +144,7 @@ void forward_head_small(const float* q, const float* k, const float* v, const in
   float* lh = lse + bh * L;
   // rows that see no key: output 0, lse -inf
   const int64_t r0 = t.n == 0 ? L : t.r0;
-  std::fill(oh, oh + r0 * dh, 0.0f);
+  std::memset(oh, 0, sizeof(float) * (size_t)(r0 * dh));
   std::fill(lh, lh + r0, -INFINITY);
   if (t.n == 0) return;
   const int64_t np = round8(t.n);
@@ -177,12 +190,12 @@ void backward_head_small(const float* q, const float* k, const float* v, const i
   const float* lh = lse + bh * L;
   float *dqh = dq + bh * L * dh, *dkh = dk + bh * L * dh, *dvh = dv + bh * L * dh;
   // rows outside the tile get no gradient
-  const int64_t r0 = t.n == 0 ? L : t.r0;
-  std::fill(dqh, dqh + r0 * dh, 0.0f);
-  std::fill(dkh, dkh + t.kb * dh, 0.0f);
-  std::fill(dkh + (t.kb + t.n) * dh, dkh + L * dh, 0.0f);
-  std::fill(dvh, dvh + t.kb * dh, 0.0f);
-  std::fill(dvh + (t.kb + t.n) * dh, dvh + L * dh, 0.0f);
+  const int64_t r0 = t.n == 0 ? L : t.r0, tail = L - t.kb - t.n;
+  std::memset(dqh, 0, sizeof(float) * (size_t)(r0 * dh));
+  std::memset(dkh, 0, sizeof(float) * (size_t)(t.kb * dh));
+  std::memset(dkh + (t.kb + t.n) * dh, 0, sizeof(float) * (size_t)(tail * dh));
+  std::memset(dvh, 0, sizeof(float) * (size_t)(t.kb * dh));
+  std::memset(dvh + (t.kb + t.n) * dh, 0, sizeof(float) * (size_t)(tail * dh));
   if (t.n == 0) return;
   const bool drop = d.dropout > 0.0;
   const int64_t np = round8(t.n), tile = t.m * np;
@@ -249,8 +262,8 @@ void attention_forward(const float* q, const float* k, const float* v, const int
 #if defined(__x86_64__) || defined(__i386__)
   if (small_heads(d)) {
     const float inv_keep = d.dropout > 0.0 ? (float)(1.0 / (1.0 - d.dropout)) : 1.0f;
-    parallel_for(B * H, 1, [&](int64_t w0, int64_t w1) {
-      for (int64_t bh = w0; bh < w1; ++bh) forward_head_small(q, k, v, key_mask + (bh / H) * L, out, lse, bh, d, inv_keep);
+    for_heads_strided(B * H, [&](int64_t bh) {
+      forward_head_small(q, k, v, key_mask + (bh / H) * L, out, lse, bh, d, inv_keep);
     });
     return;
   }
@@ -311,10 +324,8 @@ void attention_backward(const float* q, const float* k, const float* v, const in
 #if defined(__x86_64__) || defined(__i386__)
   if (small_heads(d)) {
     const float inv_keep = d.dropout > 0.0 ? (float)(1.0 / (1.0 - d.dropout)) : 1.0f;
-    parallel_for(B * H, 1, [&](int64_t w0, int64_t w1) {
-      for (int64_t bh = w0; bh < w1; ++bh) {
-        backward_head_small(q, k, v, key_mask + (bh / H) * L, lse, dout, dq, dk, dv, bh, d, inv_keep);
-      }
+    for_heads_strided(B * H, [&](int64_t bh) {
+      backward_head_small(q, k, v, key_mask + (bh / H) * L, lse, dout, dq, dk, dv, bh, d, inv_keep);
     });
     return;
   }

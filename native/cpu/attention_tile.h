@@ -41,6 +41,7 @@ __attribute__((target("avx2,fma"))) inline void kernel(const float* A, int64_t a
     for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
   const float* a = A + k0 * aks;
   const float* b = B + k0 * ldb;
+#pragma GCC unroll 2
   for (int64_t kk = k0; kk < k1; ++kk, a += aks, b += ldb) {
     __m256 bv[NV];
     for (int v = 0; v < NV; ++v) bv[v] = _mm256_loadu_ps(b + 8 * v);
