@@ -108,9 +108,9 @@ __attribute__((target("avx2"))) inline __m256i group_step(__m256i acc, const int
   return _mm256_add_epi32(_mm256_madd_epi16(p, ones), acc);
 }
 
-// bit mask of the lanes with acc >= thr (cmpgt gives the lanes that fail)
-__attribute__((target("avx2"))) inline int pass_mask(__m256i acc, int32_t thr) {
-  return ~_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(thr), acc))) & 0xFF;
+// lanes with acc < thr (the candidates that fail the query's threshold) as all-ones
+__attribute__((target("avx2"))) inline __m256i fail_lanes(__m256i acc, int32_t thr) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(thr), acc);
 }
 
 // Σ (x̂+32) q̂ for 8 queries (rows of q8 in group_step's repeated layout, stride 8·Dp bytes; Dp a
@@ -137,10 +137,16 @@ __attribute__((target("avx2"))) inline void screen_tile(const int8_t* q8, int64_
     a6 = group_step(a6, q + 6 * qs, xg, xh, ones);
     a7 = group_step(a7, q + 7 * qs, xg, xh, ones);
   }
-  const int m[8] = {pass_mask(a0, thr[0]), pass_mask(a1, thr[1]), pass_mask(a2, thr[2]), pass_mask(a3, thr[3]),
-                    pass_mask(a4, thr[4]), pass_mask(a5, thr[5]), pass_mask(a6, thr[6]), pass_mask(a7, thr[7])};
-  for (int r = 0; r < 8; ++r)
-    if (m[r]) pass(r, m[r]);
+  const __m256i f[8] = {fail_lanes(a0, thr[0]), fail_lanes(a1, thr[1]), fail_lanes(a2, thr[2]), fail_lanes(a3, thr[3]),
+                        fail_lanes(a4, thr[4]), fail_lanes(a5, thr[5]), fail_lanes(a6, thr[6]), fail_lanes(a7, thr[7])};
+  // the common case, every candidate fails for every query, costs one test
+  const __m256i all = _mm256_and_si256(_mm256_and_si256(_mm256_and_si256(f[0], f[1]), _mm256_and_si256(f[2], f[3])),
+                                       _mm256_and_si256(_mm256_and_si256(f[4], f[5]), _mm256_and_si256(f[6], f[7])));
+  if (_mm256_movemask_ps(_mm256_castsi256_ps(all)) == 0xFF) return;
+  for (int r = 0; r < 8; ++r) {
+    const int m = ~_mm256_movemask_ps(_mm256_castsi256_ps(f[r])) & 0xFF;
+    if (m) pass(r, m);
+  }
 }
 
 }  // namespace topk_i8
