@@ -35,7 +35,7 @@ namespace {
 constexpr int64_t kQBlock = 128;   // GEMM path: queries per tile
 constexpr int64_t kCBlock = 256;   // GEMM path: candidate groups per tile
 constexpr int64_t kMinItems = 64;  // GEMM path: aim for at least this many (query block, split) items
-constexpr int64_t kScreenQ = 64;   // screen: queries per work item (their bytes stay in L1)
+constexpr int64_t kScreenQ = 256;  // screen: queries per work item (8 of them are in L1 at a time)
 constexpr int64_t kScreenC = 4096; // screen: candidates per chunk (their bytes stay in L2)
 
 // Per-(query, split) top-k lists, merged per query in split order into the outputs. The
