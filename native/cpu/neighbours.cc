@@ -192,15 +192,15 @@ bool topk_screened(const std::vector<float>& xn, const int32_t* queries, int64_t
     ex = std::max(ex, part[(size_t)c]);
     l1x = std::max(l1x, part[(size_t)(nchunk + c)]);
   }
-  // queries: bytes q̂ (each group of 4 repeated 8 times: the layout screen_tile reads; padding
-  // rows q̂ = 0), 32 Σ q̂, a·b, and the bound E (+ the float rounding of exact_dot)
-  std::vector<int8_t> q8((size_t)(round_up(Q, 8) * 8 * Dp), 0);
-  std::vector<double> qab((size_t)Q), qerr((size_t)Q);
+  // queries: scale a, 32 Σ q̂ and the bound E (+ the float rounding of exact_dot); their bytes
+  // are written per work item (a 256-query block), never for all queries at once
+  std::vector<double> qa((size_t)Q), qerr((size_t)Q);
   std::vector<int32_t> qoff((size_t)Q);
   const double slack = (double)D * std::ldexp(1.0, -22) + 1e-6;
+  auto qrow = [&](int64_t r) { return xn.data() + (queries ? queries[r] : r) * D; };
   parallel_for(Q, std::max<int64_t>(1, grain), [&](int64_t a0, int64_t a1) {
     for (int64_t r = a0; r < a1; ++r) {
-      const float* qv = xn.data() + (queries ? queries[r] : r) * D;
+      const float* qv = qrow(r);
       double mx = 0, l1 = 0;
       for (int64_t d = 0; d < D; ++d) {
         mx = std::max(mx, (double)std::fabs(qv[d]));
@@ -210,12 +210,11 @@ bool topk_screened(const std::vector<float>& xn, const int32_t* queries, int64_t
       double eq = 0;
       int32_t sum = 0;
       for (int64_t d = 0; d < D; ++d) {
-        const double t = std::min(127.0, std::max(-127.0, std::nearbyint((double)qv[d] * a)));
-        for (int64_t c = 0; c < 8; ++c) q8[(size_t)(r * 8 * Dp + (d >> 2) * 32 + c * 4 + (d & 3))] = (int8_t)t;
+        const double t = quantize_query_value(qv[d], a);
         eq = std::max(eq, std::fabs(t / a - (double)qv[d]));
         sum += (int32_t)t;
       }
-      qab[(size_t)r] = a * b;
+      qa[(size_t)r] = a;
       qerr[(size_t)r] = ex * l1 + eq * l1x + (double)D * eq * ex + slack;
       qoff[(size_t)r] = 32 * sum;
     }
@@ -232,6 +231,18 @@ bool topk_screened(const std::vector<float>& xn, const int32_t* queries, int64_t
     for (int64_t w = w0; w < w1; ++w) {
       const int64_t qb = w / S, s = w % S;
       const int64_t q0 = qb * kScreenQ, qn = std::min(kScreenQ, Q - q0);
+      // the block's bytes q̂, each group of 4 repeated 8 times (screen_tile's layout); rows past
+      // qn stay 0 (they never pass, see thr)
+      thread_local std::vector<int8_t> q8;
+      q8.assign((size_t)(kScreenQ * 8 * Dp), 0);
+      for (int64_t r = 0; r < qn; ++r) {
+        const float* qv = qrow(q0 + r);
+        const double a = qa[(size_t)(q0 + r)];
+        for (int64_t d = 0; d < D; ++d) {
+          const int8_t t = (int8_t)quantize_query_value(qv[d], a);
+          for (int64_t c = 0; c < 8; ++c) q8[(size_t)(r * 8 * Dp + (d >> 2) * 32 + c * 4 + (d & 3))] = t;
+        }
+      }
       // thr = T + 32 Σ q̂. Lists start empty: T = kTMin, every candidate passes. Padding query
       // rows (q̂ = 0, sum 0) never pass: thr = kTMax.
       int32_t thr[kScreenQ];
@@ -239,14 +250,14 @@ bool topk_screened(const std::vector<float>& xn, const int32_t* queries, int64_t
       auto update_thr = [&](int64_t q) {
         const int32_t* cnt = lists.c(q, s);
         if (*cnt < k32) return;
-        const double t = std::floor(((double)lists.v(q, s)[k - 1] - qerr[(size_t)q]) * qab[(size_t)q]);
+        const double t = std::floor(((double)lists.v(q, s)[k - 1] - qerr[(size_t)q]) * qa[(size_t)q] * b);
         thr[q - q0] = (int32_t)std::min<double>(kTMax, std::max<double>(kTMin, t)) + qoff[(size_t)q];
       };
       const int64_t j_end = std::min(n_pad, (s * cps + cps) * kScreenC);
       for (int64_t j0 = s * cps * kScreenC; j0 < j_end; j0 += kScreenC) {
         const int64_t j1 = std::min(j_end, j0 + kScreenC);
         for (int64_t r8 = 0; r8 < qn; r8 += 8) {
-          const int8_t* qrows = q8.data() + (q0 + r8) * 8 * Dp;
+          const int8_t* qrows = q8.data() + r8 * 8 * Dp;
           for (int64_t t = j0; t < j1; t += 8) {
             auto pass = [&](int r, int mask) {
               const int64_t q = q0 + r8 + r;

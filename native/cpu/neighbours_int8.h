@@ -61,6 +61,11 @@ __attribute__((target("avx2,fma"))) inline void quantize_candidate(const float* 
   *l1 = std::max(*l1, l);
 }
 
+// q̂ of one query value (one function for the bytes and for Σ q̂, so they agree)
+inline double quantize_query_value(float q, double a) {
+  return std::min(127.0, std::max(-127.0, std::nearbyint((double)q * a)));
+}
+
 // 1 when no value of the row is NaN or ±inf (integer test of the exponent bits, vectorisable)
 inline bool row_finite(const float* y, int64_t D) {
   uint32_t bad = 0;
