@@ -1,24 +1,36 @@
 // CPU driver of fused multi-head attention (math and shapes: seqfair/attention.h).
 //
-// Forward: work items are (b, h, block of kQBlock queries). A block's scores against its key range
-// are one gemm_serial tile (qn × kn) in a thread-local buffer, masked/scaled, turned into
-// probabilities in place (vector exp), dropped out, and multiplied by V in a second tile GEMM; the
-// (B,H,L,L) score tensor never exists. The key range of a block is [first real key, last real key]
-// of its sequence, cut at the block's last query when causal, so left padding and the causal
-// upper triangle cost nothing.
-// Backward: work items are (b, h): a task owns dk, dv of its head and walks its query blocks in
-// order, accumulating dk/dv with tile GEMMs (deterministic for any thread count); per block it
-// rebuilds p = exp(s - lse) and the same dropout multipliers from the Philox counter.
+// Small heads (L ≤ 256, dh a multiple of 8, AVX2; SASRec's L = 50, dh = 32): one task per
+// (b, h). The head's whole score tile (queries × its key range) is computed by the register-tiled
+// products of cpu/attention_tile.h into a thread-local buffer that is reused across calls (no
+// allocation per call), masked/scaled, turned into probabilities in place and multiplied by V. The
+// causal triangle is skipped in blocks of 4 rows in every product, and query rows that see no key
+// (the left padding of a causal sequence) are never computed. The backward pass of a head rebuilds
+// p = exp(s - lse) and the dropout multipliers and forms dv, dP, dS, dq, dk in the same way.
+//
+// Other shapes (and the scalar fallback): work items are (b, h, block of kQBlock queries). A
+// block's scores against its key range are one gemm_serial tile (qn × kn) in a thread-local
+// buffer, masked/scaled, turned into probabilities in place (vector exp), dropped out, and
+// multiplied by V in a second tile GEMM; the (B,H,L,L) score tensor never exists. Backward: work
+// items are (b, h): a task owns dk, dv of its head and walks its query blocks in order,
+// accumulating dk/dv with tile GEMMs (deterministic for any thread count).
+//
+// In both, the key range of a sequence is [first real key, last real key], so left padding costs
+// nothing, and a row's log-sum-exp is the one-chunk online state of seqfair/softmax.h.
 #include "cpu/attention.h"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
+#include "cpu/attention_tile.h"
 #include "cpu/gemm_tile.h"
 #include "cpu/parallel.h"
 #include "cpu/philox_simd.h"
+#include "cpu/simd.h"
 #include "cpu/vmath.h"
 #include "seqfair/attention.h"
+#include "seqfair/softmax.h"
 
 namespace seqfair {
 namespace {
@@ -57,12 +69,205 @@ inline float mask_row(float* row, int64_t kn, const float* bias_b, bool causal, 
   return vm::max_of(row, kn);
 }
 
+
+// log Σ exp of a row given as (max, Σ exp(s - max)): one chunk of the online state, in double
+inline float row_lse(float mx, float sum) {
+  OnlineLseT<double> st = online_lse_init<double>();
+  online_lse_push_max(st, (double)mx, (double)sum);
+  return (float)online_lse_value(st);
+}
+
+// ---- small heads ---------------------------------------------------------------------------------
+
+bool small_heads(const AttnDims& d) {
+  return simd_level() != SimdLevel::Scalar && d.dh % 8 == 0 && d.dh <= 256 && d.L <= 256;
+}
+
+// One reusable buffer per thread: the tiles of a head (at most a few hundred KB)
+float* scratch(size_t n) {
+  thread_local std::vector<float> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+// The part of a head that is computed: keys [kb, kb+n) (first to last real key) and query rows
+// [r0, L) (causal: rows before the first real key see no key, so r0 = kb and query row r of the
+// tile sees tile keys c <= r). bias[c] = 0 for a real key, -inf for padding inside the range.
+struct HeadTile {
+  int64_t kb = 0, n = 0, r0 = 0, m = 0;
+};
+
+HeadTile head_tile(const int32_t* mask_b, int64_t L, bool causal) {
+  HeadTile t;
+  int64_t first = -1, last = -1;
+  for (int64_t j = 0; j < L; ++j) {
+    if (mask_b[j] == 1) {
+      if (first < 0) first = j;
+      last = j;
+    }
+  }
+  if (first < 0) return t;
+  t.kb = first;
+  t.n = last + 1 - first;
+  t.r0 = causal ? first : 0;
+  t.m = L - t.r0;
+  return t;
+}
+
+void key_bias_row(const int32_t* mask_b, const HeadTile& t, float* bias) {
+  for (int64_t c = 0; c < t.n; ++c) bias[c] = mask_b[t.kb + c] == 1 ? 0.0f : -INFINITY;
+}
+
+// fn(bh) for every head; task c of C takes heads c, c + C, c + 2C, ... so that the long and short
+// sequences of a batch spread evenly over the threads (parallel_for's chunks are contiguous).
+// Each head is computed by one task alone, so the results do not depend on the assignment.
+template <typename Fn>
+void for_heads_strided(int64_t heads, Fn&& fn) {
+  const int64_t C = std::min<int64_t>(heads, 4 * num_threads());
+  parallel_for(C, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c)
+      for (int64_t bh = c; bh < heads; bh += C) fn(bh);
+  });
+}
+
+// keys allowed to tile row r: the leading `lim` tile keys (padding among them has bias -inf)
+inline int64_t row_limit(const HeadTile& t, bool causal, int64_t r) { return causal ? std::min(t.n, r + 1) : t.n; }
+
+#if defined(__x86_64__) || defined(__i386__)
+void forward_head_small(const float* q, const float* k, const float* v, const int32_t* mask_b, float* out, float* lse,
+                        int64_t bh, const AttnDims& d, float inv_keep) {
+  using namespace attn_tile;
+  const int64_t L = d.L, dh = d.dh;
+  const HeadTile t = head_tile(mask_b, L, d.causal);
+  const float *qh = q + bh * L * dh, *kh = k + bh * L * dh, *vh = v + bh * L * dh;
+  float* oh = out + bh * L * dh;
+  float* lh = lse + bh * L;
+  // rows that see no key: output 0, lse -inf
+  const int64_t r0 = t.n == 0 ? L : t.r0;
+  std::memset(oh, 0, sizeof(float) * (size_t)(r0 * dh));
+  std::fill(lh, lh + r0, -INFINITY);
+  if (t.n == 0) return;
+  const int64_t np = round8(t.n);
+  const int64_t tri = d.causal ? 0 : kFar;  // tile row r sees tile keys c <= r + tri
+  float* kt = scratch((size_t)((dh + t.m + 2) * np));
+  float* s = kt + dh * np;
+  float* mult = s + t.m * np;
+  float* bias = mult + np;
+  key_bias_row(mask_b, t, bias);
+  transpose(kh + t.kb * dh, t.n, dh, kt, np);
+  gemm(qh + t.r0 * dh, dh, 1, kt, np, s, np, t.m, np, dh, Band{tri, kFar, kFar});
+  for (int64_t r = 0; r < t.m; ++r) {
+    const int64_t i = t.r0 + r, lim = row_limit(t, d.causal, r);
+    float* row = s + r * np;
+    attn_scale_bias_row(row, t.n, bias, lim, d.scale);
+    const float mx = vm::max_of(row, lim);
+    if (mx == -INFINITY) {  // no allowed key: zero row of p, output 0
+      zero_from(row, 0, np);
+      lh[i] = -INFINITY;
+      continue;
+    }
+    const float sum = vm::exp_shift_sum(row, row, lim, mx);
+    zero_from(row, lim, np);
+    lh[i] = row_lse(mx, sum);
+    const float inv = 1.0f / sum;
+    if (d.dropout > 0.0) {
+      vphilox::dropout_mult_row(mult, lim, d.key, attn_dropout_element(bh, L, i, t.kb), d.dropout, inv_keep);
+      for (int64_t j = 0; j < lim; ++j) row[j] *= inv * mult[j];
+    } else {
+      for (int64_t j = 0; j < lim; ++j) row[j] *= inv;
+    }
+  }
+  gemm(s, np, 1, vh + t.kb * dh, dh, oh + t.r0 * dh, dh, t.m, dh, t.n, Band{kFar, kFar, tri});
+}
+
+void backward_head_small(const float* q, const float* k, const float* v, const int32_t* mask_b, const float* lse,
+                         const float* dout, float* dq, float* dk, float* dv, int64_t bh, const AttnDims& d,
+                         float inv_keep) {
+  using namespace attn_tile;
+  const int64_t L = d.L, dh = d.dh;
+  const HeadTile t = head_tile(mask_b, L, d.causal);
+  const float *qh = q + bh * L * dh, *kh = k + bh * L * dh, *vh = v + bh * L * dh, *doh = dout + bh * L * dh;
+  const float* lh = lse + bh * L;
+  float *dqh = dq + bh * L * dh, *dkh = dk + bh * L * dh, *dvh = dv + bh * L * dh;
+  // rows outside the tile get no gradient
+  const int64_t r0 = t.n == 0 ? L : t.r0, tail = L - t.kb - t.n;
+  std::memset(dqh, 0, sizeof(float) * (size_t)(r0 * dh));
+  std::memset(dkh, 0, sizeof(float) * (size_t)(t.kb * dh));
+  std::memset(dkh + (t.kb + t.n) * dh, 0, sizeof(float) * (size_t)(tail * dh));
+  std::memset(dvh, 0, sizeof(float) * (size_t)(t.kb * dh));
+  std::memset(dvh + (t.kb + t.n) * dh, 0, sizeof(float) * (size_t)(tail * dh));
+  if (t.n == 0) return;
+  const bool drop = d.dropout > 0.0;
+  const int64_t np = round8(t.n), tile = t.m * np;
+  const int64_t tri = d.causal ? 0 : kFar;
+  float* kt = scratch((size_t)(2 * dh * np + (drop ? 4 : 2) * tile + np));
+  float* vt = kt + dh * np;
+  float* p = vt + dh * np;
+  float* dp = p + tile;
+  float* bias = dp + tile;
+  float* pd = drop ? bias + np : p;  // dropped-out p (p itself without dropout)
+  float* mult = drop ? pd + tile : nullptr;
+  key_bias_row(mask_b, t, bias);
+  transpose(kh + t.kb * dh, t.n, dh, kt, np);
+  transpose(vh + t.kb * dh, t.n, dh, vt, np);
+  // p = exp(s - lse) on allowed keys, 0 elsewhere and on rows without an allowed key
+  gemm(qh + t.r0 * dh, dh, 1, kt, np, p, np, t.m, np, dh, Band{tri, kFar, kFar});
+  for (int64_t r = 0; r < t.m; ++r) {
+    const int64_t i = t.r0 + r, lim = row_limit(t, d.causal, r);
+    float* row = p + r * np;
+    const float l = lh[i];
+    if (l == -INFINITY) {
+      zero_from(row, 0, np);
+    } else {
+      attn_scale_bias_row(row, t.n, bias, lim, d.scale);
+      vm::exp_shift_sum(row, row, lim, l);
+      zero_from(row, lim, np);
+    }
+    if (drop) {
+      float* m = mult + r * np;
+      float* pr = pd + r * np;
+      vphilox::dropout_mult_row(m, lim, d.key, attn_dropout_element(bh, L, i, t.kb), d.dropout, inv_keep);
+      for (int64_t j = 0; j < lim; ++j) pr[j] = row[j] * m[j];
+      zero_from(pr, lim, np);
+    }
+  }
+  // dv = pdᵀ · dout   (key c gets terms from query rows r >= c)
+  gemm(pd, 1, np, doh + t.r0 * dh, dh, dvh + t.kb * dh, dh, t.n, dh, t.m, Band{kFar, tri, kFar});
+  // dP = dout · vᵀ times the dropout multipliers; dS = scale · p ⊙ (dP - <p, dP>)
+  gemm(doh + t.r0 * dh, dh, 1, vt, np, dp, np, t.m, np, dh, Band{tri, kFar, kFar});
+  for (int64_t r = 0; r < t.m; ++r) {
+    const int64_t lim = row_limit(t, d.causal, r);
+    const float* pr = p + r * np;
+    float* dr = dp + r * np;
+    if (drop) {
+      const float* m = mult + r * np;
+      for (int64_t j = 0; j < lim; ++j) dr[j] *= m[j];
+    }
+    const float fd = vm::dot(pr, dr, lim);
+    for (int64_t j = 0; j < lim; ++j) dr[j] = d.scale * (pr[j] * (dr[j] - fd));
+    zero_from(dr, lim, np);
+  }
+  // dq = dS · k,  dk = dSᵀ · q
+  gemm(dp, np, 1, kh + t.kb * dh, dh, dqh + t.r0 * dh, dh, t.m, dh, t.n, Band{kFar, kFar, tri});
+  gemm(dp, 1, np, qh + t.r0 * dh, dh, dkh + t.kb * dh, dh, t.n, dh, t.m, Band{kFar, tri, kFar});
+}
+#endif
+
 }  // namespace
 
 void attention_forward(const float* q, const float* k, const float* v, const int32_t* key_mask, float* out, float* lse,
                        const AttnDims& d) {
   const int64_t B = d.B, H = d.H, L = d.L, dh = d.dh;
   if (B == 0 || H == 0 || L == 0) return;
+#if defined(__x86_64__) || defined(__i386__)
+  if (small_heads(d)) {
+    const float inv_keep = d.dropout > 0.0 ? (float)(1.0 / (1.0 - d.dropout)) : 1.0f;
+    for_heads_strided(B * H, [&](int64_t bh) {
+      forward_head_small(q, k, v, key_mask + (bh / H) * L, out, lse, bh, d, inv_keep);
+    });
+    return;
+  }
+#endif
   std::vector<int64_t> jlo, jhi;
   key_ranges(key_mask, B, L, jlo, jhi);
   const std::vector<float> bias = key_bias(key_mask, B, L);
@@ -98,7 +303,7 @@ void attention_forward(const float* q, const float* k, const float* v, const int
           continue;
         }
         const float sum = vm::exp_shift_sum(row, row, kn, mx);
-        lse[bh * L + i] = (float)((double)mx + std::log((double)sum));
+        lse[bh * L + i] = row_lse(mx, sum);
         const float inv = 1.0f / sum;
         if (drop) {
           vphilox::dropout_mult_row(mult.data(), kn, d.key, attn_dropout_element(bh, L, i, kb), d.dropout, inv_keep);
@@ -116,6 +321,15 @@ void attention_backward(const float* q, const float* k, const float* v, const in
                         const float* dout, float* dq, float* dk, float* dv, const AttnDims& d) {
   const int64_t B = d.B, H = d.H, L = d.L, dh = d.dh;
   if (B == 0 || H == 0 || L == 0 || dh == 0) return;
+#if defined(__x86_64__) || defined(__i386__)
+  if (small_heads(d)) {
+    const float inv_keep = d.dropout > 0.0 ? (float)(1.0 / (1.0 - d.dropout)) : 1.0f;
+    for_heads_strided(B * H, [&](int64_t bh) {
+      backward_head_small(q, k, v, key_mask + (bh / H) * L, lse, dout, dq, dk, dv, bh, d, inv_keep);
+    });
+    return;
+  }
+#endif
   std::vector<int64_t> jlo, jhi;
   key_ranges(key_mask, B, L, jlo, jhi);
   const std::vector<float> bias = key_bias(key_mask, B, L);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cpu/parallel.h"
+#include "seqfair/rows.h"
 
 namespace seqfair {
 
@@ -49,6 +50,7 @@ void embedding_scatter_add(const float* dOut, const int32_t* ids, float* dTable,
 
 void embedding_grad_norm(const float* g, const int32_t* mask, float* norms, float* rowmax, int32_t* argmax, int64_t B,
                          int64_t L, int64_t D) {
+  // per row: row_l2_norm and the first-maximum scan of seqfair/rows.h (the CUDA kernel's too)
   parallel_for(B, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, L * std::max<int64_t>(D, 1))),
                [&](int64_t b0, int64_t b1) {
                  for (int64_t b = b0; b < b1; ++b) {
@@ -56,20 +58,10 @@ void embedding_grad_norm(const float* g, const int32_t* mask, float* norms, floa
                    int32_t best_l = 0;
                    for (int64_t l = 0; l < L; ++l) {
                      const int64_t r = b * L + l;
-                     float nrm = 0.0f;
-                     if (mask[r] != 0) {
-                       const float* x = g + r * D;
-                       double s = 0;
-                       for (int64_t d = 0; d < D; ++d) s += (double)x[d] * (double)x[d];
-                       nrm = (float)std::sqrt(s);
-                     }
-                     norms[r] = nrm;
-                     if (l == 0 || nrm > best) {  // strict: the first maximum wins ties
-                       best = nrm;
-                       best_l = (int32_t)l;
-                     }
+                     norms[r] = mask[r] != 0 ? row_l2_norm(g + r * D, D) : 0.0f;
+                     first_argmax_update(norms[r], (int32_t)l, &best, &best_l);
                    }
-                   rowmax[b] = L > 0 ? best : 0.0f;
+                   rowmax[b] = best;  // 0 when L = 0
                    argmax[b] = best_l;
                  }
                });

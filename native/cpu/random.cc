@@ -2,8 +2,9 @@
 // (Box-Muller on block e), dropout masks drawn as uniforms.
 // Uniform words come 8 (AVX2) or 16 (AVX-512) Philox blocks at a time from cpu/philox_simd.h,
 // bit-identical to the scalar seqfair/philox.h used by the fallback, so every SIMD level and
-// thread count gives the reference's numbers exactly. The dropout test `uniform >= p` is done on
-// integers: uniform = (w >> 8)·2^-24, so it holds exactly when (w >> 8) >= ceil(p·2^24).
+// thread count gives the reference's numbers exactly. Dropout is seqfair/dropout.h's dropout_elem
+// (the CUDA kernel's too); its vector loop does the test `uniform >= p` on integers
+// (dropout_word_kept: uniform = (w >> 8)·2^-24 >= p exactly when (w >> 8) >= ceil(p·2^24)).
 #include "cpu/random.h"
 
 #include <immintrin.h>
@@ -14,6 +15,7 @@
 #include "cpu/parallel.h"
 #include "cpu/philox_simd.h"
 #include "cpu/simd.h"
+#include "seqfair/dropout.h"
 
 namespace seqfair {
 namespace {
@@ -48,18 +50,17 @@ void for_words(const RngKey& key, int64_t i0, int64_t i1, Fn&& fn) {
   }
 }
 
-// y[j] = (w[j] >> 8) >= thr ? x[j] / keep : 0, the division in double (exactly rounded, so the
-// vector and scalar versions agree bit for bit)
-void dropout_apply_scalar(const float* x, float* y, const uint32_t* w, int64_t count, double keep, uint32_t thr) {
-  for (int64_t j = 0; j < count; ++j) {
-    const float q = (float)((double)x[j] / keep);
-    y[j] = (w[j] >> 8) >= thr ? q : 0.0f;
-  }
+// y[j] = dropout_elem(x[j], uniform(w[j]), p, keep) (seqfair/dropout.h, as the CUDA kernel)
+void dropout_apply_scalar(const float* x, float* y, const uint32_t* w, int64_t count, double p, double keep) {
+  for (int64_t j = 0; j < count; ++j) y[j] = dropout_elem(x[j], (float)u32_to_uniform(w[j]), p, keep);
 }
 
 #if defined(__x86_64__) || defined(__i386__)
+// the same in 8 lanes: the keep test on integers (dropout_word_kept), x / keep in double lanes
+// (exactly rounded, so it agrees with dropout_elem bit for bit)
 __attribute__((target("avx2"))) void dropout_apply_avx2(const float* x, float* y, const uint32_t* w, int64_t count,
-                                                        double keep, uint32_t thr) {
+                                                        double p, double keep) {
+  const uint32_t thr = dropout_threshold(p);
   const __m256d kv = _mm256_set1_pd(keep);
   // unsigned (w >> 8) >= thr  <=>  signed (w >> 8) > thr - 1   (both sides < 2^24)
   const __m256i tv = _mm256_set1_epi32((int)thr - 1);
@@ -73,7 +74,7 @@ __attribute__((target("avx2"))) void dropout_apply_avx2(const float* x, float* y
     const __m256 keepm = _mm256_castsi256_ps(_mm256_cmpgt_epi32(u, tv));
     _mm256_storeu_ps(y + j, _mm256_and_ps(q, keepm));
   }
-  dropout_apply_scalar(x + j, y + j, w + j, count - j, keep, thr);
+  dropout_apply_scalar(x + j, y + j, w + j, count - j, p, keep);
 }
 #endif
 
@@ -95,16 +96,15 @@ void fill_normal(float* out, int64_t n, const RngKey& key) {
 
 void dropout_forward(const float* x, float* y, int64_t n, double p, const RngKey& key) {
   const double keep = 1.0 - p;  // divide (not multiply by 1/keep) to round like the reference
-  const uint32_t thr = (uint32_t)std::ceil(p * 16777216.0);
   parallel_for(n, kGrain, [&](int64_t i0, int64_t i1) {
     for_words(key, i0, i1, [&](int64_t j0, const uint32_t* w, int64_t count) {
 #if defined(__x86_64__) || defined(__i386__)
       if (simd_level() != SimdLevel::Scalar) {
-        dropout_apply_avx2(x + j0, y + j0, w, count, keep, thr);
+        dropout_apply_avx2(x + j0, y + j0, w, count, p, keep);
         return;
       }
 #endif
-      dropout_apply_scalar(x + j0, y + j0, w, count, keep, thr);
+      dropout_apply_scalar(x + j0, y + j0, w, count, p, keep);
     });
   });
 }

@@ -38,7 +38,8 @@ namespace seqfair {
 namespace {
 
 #if defined(__x86_64__) || defined(__i386__)
-// AVX2 LayerNorm rows (the scalar fallback is seqfair/layer_norm.h in double). Float lanes, two
+// AVX2 LayerNorm rows (the scalar fallback is seqfair/layer_norm.h in double): the header's element
+// formulas (layer_norm_elem, layer_norm_dx_elem; the tails call them) with Acc = float lanes, two
 // passes, so rows like 1000 + N(0,1) keep their variance (FORMAT.md 4.2: ~5e-4 worst there in
 // float32 against a 3e-3 tolerance; ≤ ~1e-6 relative on ordinary rows).
 __attribute__((target("avx2,fma"))) inline float sum256(const float* x, int64_t D) {
@@ -78,7 +79,7 @@ __attribute__((target("avx2,fma"))) void ln_forward_row_avx2(const float* x, con
     const __m256 t = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + d), muv), rv);
     _mm256_storeu_ps(y + d, _mm256_fmadd_ps(t, _mm256_loadu_ps(gamma + d), _mm256_loadu_ps(beta + d)));
   }
-  for (; d < D; ++d) y[d] = (x[d] - mu) * rstd * gamma[d] + beta[d];
+  for (; d < D; ++d) y[d] = layer_norm_elem<float>(x[d], mu, rstd, gamma[d], beta[d]);
   *mean_out = mu;
   *rstd_out = rstd;
 }
@@ -122,10 +123,7 @@ __attribute__((target("avx2,fma"))) void ln_backward_row_avx2(const float* x, co
     const __m256 inner = _mm256_fnmadd_ps(xh, mgxv, _mm256_sub_ps(g, mgv));
     _mm256_storeu_ps(dx + d, _mm256_mul_ps(rv, inner));
   }
-  for (; d < D; ++d) {
-    const float xh = (x[d] - mean) * rstd, g = dy[d] * gamma[d];
-    dx[d] = rstd * (g - mg - xh * mgx);
-  }
+  for (; d < D; ++d) dx[d] = layer_norm_dx_elem<float>(x[d], mean, rstd, dy[d] * gamma[d], mg, mgx);
 }
 #endif
 
@@ -318,10 +316,13 @@ void softmax_forward(const float* x, float* y, int64_t rows, int64_t C) {
         std::fill(yr, yr + C, 0.0f);
         continue;
       }
-      // y = exp(x - max) (vector exp), then one scaling by 1/Σ
-      const float sum = vm::exp_shift_sum(xr, yr, C, mx);
-      const float inv = 1.0f / sum;
-      for (int64_t c = 0; c < C; ++c) yr[c] *= inv;
+      // e = exp(x - max) by the vector exp (within ~2 ulp of expf), then softmax_row_forward's
+      // Σ in double and scaling (softmax_scale_elem, the CUDA kernel's formula)
+      vm::exp_shift_sum(xr, yr, C, mx);
+      double sum = 0;
+      for (int64_t c = 0; c < C; ++c) sum += yr[c];
+      const double inv = 1.0 / sum;
+      for (int64_t c = 0; c < C; ++c) yr[c] = softmax_scale_elem<double>(yr[c], inv);
     }
   });
 }

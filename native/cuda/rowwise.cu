@@ -11,14 +11,14 @@
 // partials in chunk order, like the CPU driver.
 // GELU: one thread per element, gelu_forward_elem / gelu_backward_elem (seqfair/gelu.h).
 // Softmax: one block per row; max and Σ exp in a fixed tree (block_max / block_sum in double), then
-// the CPU's element formula (softmax_elem / softmax_backward_elem, seqfair/rows.h).
+// the CPU's element formula (softmax_elem / softmax_backward_elem, seqfair/softmax.h).
 #include <cmath>
 
 #include "cuda/kernels.h"
 #include "cuda/launch.h"
 #include "seqfair/gelu.h"
 #include "seqfair/layer_norm.h"
-#include "seqfair/rows.h"
+#include "seqfair/softmax.h"
 
 namespace seqfair {
 namespace cuda {

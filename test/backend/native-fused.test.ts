@@ -703,6 +703,26 @@ describe('4. cosine top-k, two-hop', () => {
     expect(r.similarities[7 * (N - 1)]).toBe(r.similarities[7 * (N - 1) + 1]);
   });
 
+  it('4.6 the integer screen of the AVX2 path drops no neighbour: near-ties, spiky rows, D not a multiple of 8', () => {
+    // (a) every row close to one direction: the similarities differ by ~1e-4, far below the
+    //     screen's error bound, so nearly every candidate must go to the exact check;
+    // (b) one large component per row: the shared 6-bit candidate scale is as coarse as it gets;
+    // (c) D = 13 and N not a multiple of 8: padded dims and a padded last block.
+    const cases: [number, number, number, (x: Float32Array, N: number, D: number) => void][] = [
+      [400, 64, 6, (x, N, D) => { for (let i = 0; i < N; i++) for (let c = 0; c < D; c++) x[i * D + c] = 1 + 0.01 * x[i * D + c]!; }],
+      [500, 32, 5, (x, N, D) => { for (let i = 0; i < N; i++) x[i * D + (i % D)] = 40 * (i % 2 ? 1 : -1); }],
+      [301, 13, 7, () => {}],
+    ];
+    let seed = 4600;
+    for (const [N, D, k, shape] of cases) {
+      const x = randn(N * D, (seed += 10));
+      shape(x, N, D);
+      checkTopk(x, N, D, k, null, cpu.cosineTopk(x, N, D, k, null), `screen N=${N} D=${D}`);
+      const qs = randInt(40, 0, N, seed + 1);
+      checkTopk(x, N, D, k, qs, cpu.cosineTopk(x, N, D, k, qs), `screen queries N=${N} D=${D}`);
+    }
+  });
+
   it('4.4 identical results for 1 and 2 threads', () => {
     const N = 900, D = 12, k = 9;
     const x = neighbourRows(N, D, 3);

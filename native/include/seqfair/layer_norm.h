@@ -4,7 +4,8 @@
 // Backward of one row, with g = dy ⊙ γ:
 //   dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂))
 //   dγ += dy ⊙ x̂,  dβ += dy   (summed over rows by the caller, deterministically)
-// Acc is the accumulation type (double on the CPU).
+// Acc is the accumulation type (double in these row functions; the CPU's AVX2 rows use the same
+// element formulas, layer_norm_elem / layer_norm_dx_elem, in float lanes).
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -12,6 +13,19 @@
 #include "seqfair/hd.h"
 
 namespace seqfair {
+
+// y = x̂ · γ + β with x̂ = (x − μ)·rstd, in T
+template <typename T>
+SEQFAIR_HD float layer_norm_elem(T x, T mu, T rstd, T gamma, T beta) {
+  return (float)((x - mu) * rstd * gamma + beta);
+}
+
+// dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)), g = dy·γ, in T
+template <typename T>
+SEQFAIR_HD float layer_norm_dx_elem(T x, T mu, T rstd, T g, T mean_g, T mean_gx) {
+  const T xh = (x - mu) * rstd;
+  return (float)(rstd * (g - mean_g - xh * mean_gx));
+}
 
 template <typename Acc = double>
 SEQFAIR_HD void layer_norm_row_forward(const float* x, const float* gamma, const float* beta, float* y, int64_t D,
@@ -25,7 +39,7 @@ SEQFAIR_HD void layer_norm_row_forward(const float* x, const float* gamma, const
     ss += c * c;
   }
   const Acc rstd = Acc(1) / sqrt(ss / (Acc)D + (Acc)eps);
-  for (int64_t d = 0; d < D; ++d) y[d] = (float)(((Acc)x[d] - mu) * rstd * (Acc)gamma[d] + (Acc)beta[d]);
+  for (int64_t d = 0; d < D; ++d) y[d] = layer_norm_elem<Acc>((Acc)x[d], mu, rstd, (Acc)gamma[d], (Acc)beta[d]);
   *mean_out = (float)mu;
   *rstd_out = (float)rstd;
 }
@@ -43,9 +57,7 @@ SEQFAIR_HD void layer_norm_row_backward_dx(const float* x, const float* gamma, f
   }
   const Acc mg = sg / (Acc)D, mgx = sgx / (Acc)D;
   for (int64_t d = 0; d < D; ++d) {
-    const Acc g = (Acc)dy[d] * (Acc)gamma[d];
-    const Acc xh = ((Acc)x[d] - (Acc)mean) * (Acc)rstd;
-    dx[d] = (float)((Acc)rstd * (g - mg - xh * mgx));
+    dx[d] = layer_norm_dx_elem<Acc>((Acc)x[d], (Acc)mean, (Acc)rstd, (Acc)dy[d] * (Acc)gamma[d], mg, mgx);
   }
 }
 

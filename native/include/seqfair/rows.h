@@ -1,12 +1,10 @@
-// Small per-row and per-element pieces shared by the CPU and CUDA kernels that are not in a header
-// of their own yet (the CUDA kernels call these; the CPU drivers named below compute the same
-// expressions inline and can call them instead):
+// Small per-row pieces shared by the CPU and CUDA kernels that are not in a header of their own
+// (both the CPU drivers named below and the CUDA kernels call them):
 //   row_l2_norm          ||x||₂ of D floats, summed in double        (gradNorm: cpu/embedding.cc)
 //   first_argmax_update  "the first maximum wins" scan step          (gradNorm: cpu/embedding.cc)
 //   cosine_normalize_row y = x / ||x|| (norm in double; zero row → zero; -0 → +0)
 //                                                                   (cosineTopk: cpu/neighbours.cc)
-//   softmax_elem         (float)(exp(x - max) · (1/Σ))  with the reciprocal in double
-//   softmax_backward_elem (float)(y · (dy - <y,dy>)) in double       (both: seqfair/softmax.h rows)
+// The softmax element functions are in seqfair/softmax.h.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -34,14 +32,6 @@ SEQFAIR_HD void cosine_normalize_row(const float* x, float* y, int64_t D) {
   for (int64_t d = 0; d < D; ++d) sq += (double)x[d] * (double)x[d];
   const double inv = sq > 0 ? 1.0 / sqrt(sq) : 0.0;
   for (int64_t d = 0; d < D; ++d) y[d] = (float)((double)x[d] * inv) + 0.0f;
-}
-
-SEQFAIR_HD float softmax_elem(float x, float row_max, double inv_sum) {
-  return (float)((double)expf(x - row_max) * inv_sum);
-}
-
-SEQFAIR_HD float softmax_backward_elem(float y, float dy, double dot) {
-  return (float)((double)y * ((double)dy - dot));
 }
 
 }  // namespace seqfair

@@ -16,6 +16,10 @@
 //   online_lse_merge(a, b)                         -> state of both
 //   online_lse_value(state)                        -> log Σ exp(x), -inf when empty
 //   softmax_row_forward(x, y, C)  softmax_row_backward(y, dy, dx, C)   (float in/out, Acc sums)
+//   per element (for kernels that reduce a row their own way, e.g. a CUDA block or CPU vector exp):
+//   softmax_scale_elem(e, inv_sum)  (float)(e · (1/Σ)), e = exp(x - max) as a float, 1/Σ in Acc
+//   softmax_elem(x, max, inv_sum)   the same with e = expf(x - max)
+//   softmax_backward_elem(y, dy, dot)  (float)(y · (dy - <y,dy>)) in Acc
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -72,6 +76,20 @@ SEQFAIR_HD T online_lse_value(const OnlineLseT<T>& st) {
   return st.m == -INFINITY ? T(-INFINITY) : st.m + log(st.s);
 }
 
+template <typename Acc = double>
+SEQFAIR_HD float softmax_scale_elem(float e, Acc inv_sum) {
+  return (float)((Acc)e * inv_sum);
+}
+
+SEQFAIR_HD float softmax_elem(float x, float row_max, double inv_sum) {
+  return softmax_scale_elem<double>(expf(x - row_max), inv_sum);
+}
+
+template <typename Acc = double>
+SEQFAIR_HD float softmax_backward_elem(float y, float dy, Acc dot) {
+  return (float)((Acc)y * ((Acc)dy - dot));
+}
+
 // y = softmax(x) over C values (y may alias x). Sums in Acc (double on the CPU).
 template <typename Acc = double>
 SEQFAIR_HD void softmax_row_forward(const float* x, float* y, int64_t C) {
@@ -88,7 +106,7 @@ SEQFAIR_HD void softmax_row_forward(const float* x, float* y, int64_t C) {
     sum += e;
   }
   const Acc inv = Acc(1) / sum;
-  for (int64_t c = 0; c < C; ++c) y[c] = (float)(y[c] * inv);
+  for (int64_t c = 0; c < C; ++c) y[c] = softmax_scale_elem<Acc>(y[c], inv);
 }
 
 // dx = y ⊙ (dy - <y, dy>) over C values (dx may alias y or dy).
@@ -96,7 +114,7 @@ template <typename Acc = double>
 SEQFAIR_HD void softmax_row_backward(const float* y, const float* dy, float* dx, int64_t C) {
   Acc dot = 0;
   for (int64_t c = 0; c < C; ++c) dot += (Acc)y[c] * (Acc)dy[c];
-  for (int64_t c = 0; c < C; ++c) dx[c] = (float)((Acc)y[c] * ((Acc)dy[c] - dot));
+  for (int64_t c = 0; c < C; ++c) dx[c] = softmax_backward_elem<Acc>(y[c], dy[c], dot);
 }
 
 }  // namespace seqfair
