@@ -32,6 +32,7 @@
 #include "cpu/parallel.h"
 #include "cpu/simd.h"
 #include "cpu/vmath.h"
+#include "cpu/workspace.h"
 #include "seqfair/gru_cell.h"
 
 namespace seqfair {
@@ -45,14 +46,6 @@ int64_t strip_rows() {
     case SimdLevel::Avx2: return 6;
     default: return 4;
   }
-}
-
-// per-thread buffer `slot`, at least n floats (contents undefined)
-float* workspace(int slot, size_t n) {
-  thread_local std::vector<float> bufs[4];
-  std::vector<float>& b = bufs[slot];
-  if (b.size() < n) b.resize(n);
-  return b.data();
 }
 
 // out (cols) = Σ_r A[r, :] in row order, accumulated in double; parallel over column blocks
@@ -217,7 +210,7 @@ void gru_forward(const float* x, const float* h0, const float* w_ih, const float
                  const float* b_hh, float* out, float* cache, int64_t B, int64_t L, int64_t I, int64_t H) {
   if (B == 0 || L == 0 || H == 0) return;
   const int64_t G = 3 * H, BL = B * L, S = strip_rows();
-  float* gi = workspace(0, (size_t)(BL * G));
+  float* gi = thread_workspace(0, (size_t)(BL * G));
   gemm_full(x, w_ih, gi, BL, G, I, false, true);
   parallel_for(BL, std::max<int64_t>(1, 16384 / G), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
@@ -225,7 +218,7 @@ void gru_forward(const float* x, const float* h0, const float* w_ih, const float
       for (int64_t c = 0; c < G; ++c) g[c] += b_ih[c];
     }
   });
-  float* whh_t = workspace(1, (size_t)(H * G));  // W_hh^T (H, 3H)
+  float* whh_t = thread_workspace(1, (size_t)(H * G));  // W_hh^T (H, 3H)
   for (int64_t g = 0; g < G; ++g)
     for (int64_t k = 0; k < H; ++k) whh_t[k * G + g] = w_hh[g * H + k];
   const SimdLevel level = simd_level();
@@ -252,9 +245,9 @@ void gru_backward(const float* x, const float* h0, const float* w_ih, const floa
                   const float* cache, const float* dout, float* dx, float* dh0, float* dw_ih, float* dw_hh,
                   float* db_ih, float* db_hh, int64_t B, int64_t L, int64_t I, int64_t H) {
   const int64_t G = 3 * H, BL = B * L, S = strip_rows();
-  float* dgi = workspace(0, (size_t)(BL * G));    // (b, t) rows
-  float* dgh = workspace(1, (size_t)(BL * G));    // (t, b) rows
-  float* hprev = workspace(2, (size_t)(BL * H));  // (t, b) rows: h_{t-1} of row b
+  float* dgi = thread_workspace(0, (size_t)(BL * G));    // (b, t) rows
+  float* dgh = thread_workspace(1, (size_t)(BL * G));    // (t, b) rows
+  float* hprev = thread_workspace(2, (size_t)(BL * H));  // (t, b) rows: h_{t-1} of row b
   const bool avx2 = simd_level() != SimdLevel::Scalar;
   const int64_t strips = (B + S - 1) / S;
   parallel_for(strips, 1, [&](int64_t s0, int64_t s1) {
