@@ -38,9 +38,9 @@
 namespace seqfair {
 namespace {
 
-// Tile shapes: both sides of a logit tile are >= 128 so that gemm_serial's packing of the
-// operands (rows × D and items × D) is amortised over the other side; a tile is 32K floats (128 KB).
-constexpr int64_t kRowBlock = 128;  // active rows per logit tile
+// Tile shapes: both sides of a logit tile are >= 126 so that gemm_serial's packing of the
+// operands (rows × D and items × D) is amortised over the other side; a tile is 32K floats (126 KB).
+constexpr int64_t kRowBlock = 126;  // active rows per logit tile: a multiple of the GEMM's MR (6, 14)
 constexpr int64_t kChunk = 256;     // items per logit tile
 constexpr int64_t kLseChunk = 2048; // columns summed in float before the double accumulation
 constexpr int64_t kMinItems = 64;   // aim for at least this many (row block, split) work items
