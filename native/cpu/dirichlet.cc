@@ -155,7 +155,8 @@ void dirichlet_rows(const int32_t* counts, float* out, int64_t rows, int64_t K, 
       return;
     }
     Block b;
-    for (int64_t r0 = t0; r0 < t1; r0 += kBlockRows) block_avx2(b, counts, out, r0, std::min(t1, r0 + kBlockRows), K, key, g);
+    for (int64_t r0 = t0; r0 < t1; r0 += kBlockRows)
+      block_avx2(b, counts, out, r0, std::min(t1, r0 + kBlockRows), K, key, g);
   });
 }
 

@@ -34,7 +34,10 @@ SF_AVX2 __m256 log(__m256 x) {
   e = _mm256_sub_epi32(e, _mm256_castps_si256(big));  // the mask is -1: e + 1
   const __m256 s = _mm256_div_ps(sub(m, set(1.0f)), add(m, set(1.0f)));
   const __m256 s2 = mul(s, s);
-  const __m256 p = mul(add(mul(add(mul(add(mul(set(pm::kL9), s2), set(pm::kL7)), s2), set(pm::kL5)), s2), set(pm::kL3)), s2);
+  __m256 p = add(mul(set(pm::kL9), s2), set(pm::kL7));
+  p = add(mul(p, s2), set(pm::kL5));
+  p = add(mul(p, s2), set(pm::kL3));
+  p = mul(p, s2);
   const __m256 logm = add(mul(set(2.0f), s), mul(s, p));
   const __m256 ef = _mm256_cvtepi32_ps(e);
   return add(add(mul(ef, set(pm::kLn2Lo)), logm), mul(ef, set(pm::kLn2Hi)));
@@ -63,18 +66,18 @@ SF_AVX2 __m256 cos2pi(__m256 u) {
   const __m256 n = _mm256_floor_ps(add(v, set(0.5f)));
   const __m256 f = sub(v, n);
   const __m256 f2 = mul(f, f);
-  const __m256 c = add(
-      mul(sub(mul(add(mul(sub(mul(add(mul(set(-pm::kC10), f2), set(pm::kC8)), f2), set(pm::kC6)), f2), set(pm::kC4)), f2),
-              set(pm::kC2)),
-          f2),
-      set(1.0f));
-  const __m256 s = mul(
-      add(mul(sub(mul(add(mul(sub(mul(add(mul(set(-pm::kS11), f2), set(pm::kS9)), f2), set(pm::kS7)), f2), set(pm::kS5)),
-                      f2),
-                  set(pm::kS3)),
-              f2),
-          set(pm::kS1)),
-      f);
+  // the same Horner steps as pm::cos2pi
+  __m256 c = add(mul(set(-pm::kC10), f2), set(pm::kC8));
+  c = sub(mul(c, f2), set(pm::kC6));
+  c = add(mul(c, f2), set(pm::kC4));
+  c = sub(mul(c, f2), set(pm::kC2));
+  c = add(mul(c, f2), set(1.0f));
+  __m256 s = add(mul(set(-pm::kS11), f2), set(pm::kS9));
+  s = sub(mul(s, f2), set(pm::kS7));
+  s = add(mul(s, f2), set(pm::kS5));
+  s = sub(mul(s, f2), set(pm::kS3));
+  s = add(mul(s, f2), set(pm::kS1));
+  s = mul(s, f);
   // quadrant q = n mod 4: 0 → c, 1 → −s, 2 → −c, 3 → s
   const __m256i q = _mm256_and_si256(_mm256_cvttps_epi32(n), _mm256_set1_epi32(3));
   const __m256 odd = _mm256_castsi256_ps(_mm256_slli_epi32(q, 31));                     // sign bit set when q odd
@@ -85,7 +88,8 @@ SF_AVX2 __m256 cos2pi(__m256 u) {
 
 // u24_open0 / u24 of seqfair/dirichlet.h
 SF_AVX2 __m256 u24_open0(__m256i w) {
-  return mul(_mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_srli_epi32(w, 8), _mm256_set1_epi32(1))), set(1.0f / 16777216.0f));
+  const __m256i u = _mm256_add_epi32(_mm256_srli_epi32(w, 8), _mm256_set1_epi32(1));
+  return mul(_mm256_cvtepi32_ps(u), set(1.0f / 16777216.0f));
 }
 SF_AVX2 __m256 u24(__m256i w) { return mul(_mm256_cvtepi32_ps(_mm256_srli_epi32(w, 8)), set(1.0f / 16777216.0f)); }
 

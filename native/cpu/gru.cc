@@ -1,7 +1,7 @@
 // CPU driver of the fused GRU (per-unit math: seqfair/gru_cell.h; FORMAT.md 4.5).
 //
 // Forward: the input projections of all steps are ONE multithreaded GEMM
-//   gi (B·L, 3H) = x (B·L, I) · W_ih^T + b_ih.
+//   gi (B·L, 3H) = x (B·L, I) · W_ih^T   (+ b_ih as the cell reads it).
 // The recurrence couples the steps of one sequence but never two sequences, so each task owns a
 // range of batch rows and walks all L steps over it without meeting the other tasks (no barrier
 // per step). Per step it works strip by strip (MR rows, the GEMM micro-kernel's height):
@@ -90,12 +90,13 @@ void column_sums(const float* A, int64_t rows, int64_t cols, float* out) {
 // ---- forward cell ------------------------------------------------------------------------------
 
 // The forward cell of one sequence row over units [u0, H) with the scalar definition.
-inline void cell_row_scalar(int64_t u0, int64_t H, const float* gi, const float* gh, const float* b_hh, float* h,
-                            float* o, float* c) {
+inline void cell_row_scalar(int64_t u0, int64_t H, const float* gi, const float* b_ih, const float* gh,
+                            const float* b_hh, float* h, float* o, float* c) {
   for (int64_t u = u0; u < H; ++u) {
     const float ghn = gh[2 * H + u] + b_hh[2 * H + u];
-    const float hn = gru_cell_forward(gi[u], gi[H + u], gi[2 * H + u], gh[u] + b_hh[u], gh[H + u] + b_hh[H + u], ghn,
-                                      h[u], c + u, c + H + u, c + 2 * H + u);
+    const float hn = gru_cell_forward(gi[u] + b_ih[u], gi[H + u] + b_ih[H + u], gi[2 * H + u] + b_ih[2 * H + u],
+                                      gh[u] + b_hh[u], gh[H + u] + b_hh[H + u], ghn, h[u], c + u, c + H + u,
+                                      c + 2 * H + u);
     c[3 * H + u] = ghn;
     o[u] = hn;
     h[u] = hn;
@@ -103,18 +104,20 @@ inline void cell_row_scalar(int64_t u0, int64_t H, const float* gi, const float*
 }
 // Vector cells: σ(x) = 1/(1+e^-x), tanh(x) = 1 - 2/(e^{2x}+1) (absolute error ~1e-7, exact
 // limits ±1 and 0/1 at the extremes, since the vector exp saturates and flushes).
-__attribute__((target("avx2,fma"))) void cell_row_avx2(int64_t H, const float* gi, const float* gh, const float* b_hh,
-                                                       float* h, float* o, float* c) {
+__attribute__((target("avx2,fma"))) void cell_row_avx2(int64_t H, const float* gi, const float* b_ih, const float* gh,
+                                                       const float* b_hh, float* h, float* o, float* c) {
   const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f), zero = _mm256_setzero_ps();
   int64_t u = 0;
   for (; u + 8 <= H; u += 8) {
-    const __m256 ar = _mm256_add_ps(_mm256_loadu_ps(gi + u), _mm256_add_ps(_mm256_loadu_ps(gh + u), _mm256_loadu_ps(b_hh + u)));
-    const __m256 az = _mm256_add_ps(_mm256_loadu_ps(gi + H + u),
+    const __m256 ar = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(gi + u), _mm256_loadu_ps(b_ih + u)),
+                                    _mm256_add_ps(_mm256_loadu_ps(gh + u), _mm256_loadu_ps(b_hh + u)));
+    const __m256 az = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(gi + H + u), _mm256_loadu_ps(b_ih + H + u)),
                                     _mm256_add_ps(_mm256_loadu_ps(gh + H + u), _mm256_loadu_ps(b_hh + H + u)));
     const __m256 ghn = _mm256_add_ps(_mm256_loadu_ps(gh + 2 * H + u), _mm256_loadu_ps(b_hh + 2 * H + u));
     const __m256 r = _mm256_div_ps(one, _mm256_add_ps(one, vm::exp256(_mm256_sub_ps(zero, ar))));
     const __m256 z = _mm256_div_ps(one, _mm256_add_ps(one, vm::exp256(_mm256_sub_ps(zero, az))));
-    const __m256 an = _mm256_add_ps(_mm256_loadu_ps(gi + 2 * H + u), _mm256_mul_ps(r, ghn));
+    const __m256 gin = _mm256_add_ps(_mm256_loadu_ps(gi + 2 * H + u), _mm256_loadu_ps(b_ih + 2 * H + u));
+    const __m256 an = _mm256_add_ps(gin, _mm256_mul_ps(r, ghn));
     const __m256 n = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(vm::exp256(_mm256_mul_ps(two, an)), one)));
     const __m256 hp = _mm256_loadu_ps(h + u);
     const __m256 hn = _mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(one, z), n), _mm256_mul_ps(z, hp));
@@ -125,21 +128,23 @@ __attribute__((target("avx2,fma"))) void cell_row_avx2(int64_t H, const float* g
     _mm256_storeu_ps(o + u, hn);
     _mm256_storeu_ps(h + u, hn);
   }
-  cell_row_scalar(u, H, gi, gh, b_hh, h, o, c);
+  cell_row_scalar(u, H, gi, b_ih, gh, b_hh, h, o, c);
 }
 
-__attribute__((target("avx512f"))) void cell_row_avx512(int64_t H, const float* gi, const float* gh,
+__attribute__((target("avx512f"))) void cell_row_avx512(int64_t H, const float* gi, const float* b_ih, const float* gh,
                                                         const float* b_hh, float* h, float* o, float* c) {
   const __m512 one = _mm512_set1_ps(1.0f), two = _mm512_set1_ps(2.0f), zero = _mm512_setzero_ps();
   int64_t u = 0;
   for (; u + 16 <= H; u += 16) {
-    const __m512 ar = _mm512_add_ps(_mm512_loadu_ps(gi + u), _mm512_add_ps(_mm512_loadu_ps(gh + u), _mm512_loadu_ps(b_hh + u)));
-    const __m512 az = _mm512_add_ps(_mm512_loadu_ps(gi + H + u),
+    const __m512 ar = _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(gi + u), _mm512_loadu_ps(b_ih + u)),
+                                    _mm512_add_ps(_mm512_loadu_ps(gh + u), _mm512_loadu_ps(b_hh + u)));
+    const __m512 az = _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(gi + H + u), _mm512_loadu_ps(b_ih + H + u)),
                                     _mm512_add_ps(_mm512_loadu_ps(gh + H + u), _mm512_loadu_ps(b_hh + H + u)));
     const __m512 ghn = _mm512_add_ps(_mm512_loadu_ps(gh + 2 * H + u), _mm512_loadu_ps(b_hh + 2 * H + u));
     const __m512 r = _mm512_div_ps(one, _mm512_add_ps(one, vm::exp512(_mm512_sub_ps(zero, ar))));
     const __m512 z = _mm512_div_ps(one, _mm512_add_ps(one, vm::exp512(_mm512_sub_ps(zero, az))));
-    const __m512 an = _mm512_add_ps(_mm512_loadu_ps(gi + 2 * H + u), _mm512_mul_ps(r, ghn));
+    const __m512 gin = _mm512_add_ps(_mm512_loadu_ps(gi + 2 * H + u), _mm512_loadu_ps(b_ih + 2 * H + u));
+    const __m512 an = _mm512_add_ps(gin, _mm512_mul_ps(r, ghn));
     const __m512 n = _mm512_sub_ps(one, _mm512_div_ps(two, _mm512_add_ps(vm::exp512(_mm512_mul_ps(two, an)), one)));
     const __m512 hp = _mm512_loadu_ps(h + u);
     const __m512 hn = _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(one, z), n), _mm512_mul_ps(z, hp));
@@ -150,15 +155,17 @@ __attribute__((target("avx512f"))) void cell_row_avx512(int64_t H, const float* 
     _mm512_storeu_ps(o + u, hn);
     _mm512_storeu_ps(h + u, hn);
   }
-  cell_row_scalar(u, H, gi, gh, b_hh, h, o, c);
+  cell_row_scalar(u, H, gi, b_ih, gh, b_hh, h, o, c);
 }
 
 
-void cell_row(SimdLevel level, int64_t H, const float* gi, const float* gh, const float* b_hh, float* h, float* o,
-              float* c) {
-  if (level == SimdLevel::Avx512) cell_row_avx512(H, gi, gh, b_hh, h, o, c);
-  else if (level == SimdLevel::Avx2) cell_row_avx2(H, gi, gh, b_hh, h, o, c);
-  else cell_row_scalar(0, H, gi, gh, b_hh, h, o, c);
+// gi is x·W_ih^T without its bias: b_ih is added here, where the row is read anyway (gi + b_ih,
+// then + (gh + b_hh), the order of the reference), instead of in a separate pass over all of gi
+void cell_row(SimdLevel level, int64_t H, const float* gi, const float* b_ih, const float* gh, const float* b_hh,
+              float* h, float* o, float* c) {
+  if (level == SimdLevel::Avx512) cell_row_avx512(H, gi, b_ih, gh, b_hh, h, o, c);
+  else if (level == SimdLevel::Avx2) cell_row_avx2(H, gi, b_ih, gh, b_hh, h, o, c);
+  else cell_row_scalar(0, H, gi, b_ih, gh, b_hh, h, o, c);
 }
 
 // ---- backward cell -----------------------------------------------------------------------------
@@ -211,13 +218,7 @@ void gru_forward(const float* x, const float* h0, const float* w_ih, const float
   if (B == 0 || L == 0 || H == 0) return;
   const int64_t G = 3 * H, BL = B * L, S = strip_rows();
   float* gi = thread_workspace(0, (size_t)(BL * G));
-  gemm_full(x, w_ih, gi, BL, G, I, false, true);
-  parallel_for(BL, std::max<int64_t>(1, 16384 / G), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      float* g = gi + r * G;
-      for (int64_t c = 0; c < G; ++c) g[c] += b_ih[c];
-    }
-  });
+  gemm_full(x, w_ih, gi, BL, G, I, false, true);  // + b_ih in the cell
   float* whh_t = thread_workspace(1, (size_t)(H * G));  // W_hh^T (H, 3H)
   for (int64_t g = 0; g < G; ++g)
     for (int64_t k = 0; k < H; ++k) whh_t[k * G + g] = w_hh[g * H + k];
@@ -233,7 +234,7 @@ void gru_forward(const float* x, const float* h0, const float* w_ih, const float
         gemm_tile(h.data() + (bs - b0) * H, whh_t, gh.data(), m, G, H, false, false, false);
         for (int64_t i = 0; i < m; ++i) {
           const int64_t b = bs + i;
-          cell_row(level, H, gi + (b * L + t) * G, gh.data() + i * G, b_hh, h.data() + (b - b0) * H,
+          cell_row(level, H, gi + (b * L + t) * G, b_ih, gh.data() + i * G, b_hh, h.data() + (b - b0) * H,
                    out + (b * L + t) * H, cache + (b * L + t) * 4 * H);
         }
       }
