@@ -12,12 +12,16 @@
 //   into S splits whose partial states (or partial dHidden rows) are merged in split order. S
 //   depends only on (Na, V), never on the thread count, so results are identical for any number
 //   of threads.
-// Backward (G = dLoss·w·(softmax - onehot), tile by tile, never whole):
-//   pass 1: dHidden = G · table, work items (row block, split), partials merged in split order;
-//   pass 2: dTable = G^T · Hact, parallel over item chunks: a task owns its table rows and walks
-//           every row block in order (no atomics, deterministic).
-//   Each pass recomputes its logit tiles (4 GEMM-sized products in all instead of 3) - the price
-//   of never holding (N,V) and of owning every output row in exactly one task.
+// Backward (G = dLoss·w·(softmax - onehot), tile by tile, never whole), in ONE pass: each logit
+//   tile is recomputed once, turned into G in place, and feeds both products
+//     dHidden[rows] += G · table[items],   dTable[items] += G^T · Hact[rows].
+//   Work is a grid of R row groups × S item splits (make_grid; R, S depend only on the sizes). A
+//   task owns its (group, split) cell; it accumulates dHidden into the partial of its split and
+//   dTable into the partial of its group, each in a fixed order (row blocks ascending, chunks
+//   ascending), and the partials are summed in split / group order afterwards - deterministic for
+//   any thread count, no atomics. So the forward and backward together cost 4 GEMM-sized products
+//   (the forward's logits, and in the backward the logits again plus the two gradients) instead of
+//   3 with stored logits: the price of never holding (N,V).
 #include "cpu/cross_entropy.h"
 
 #include <algorithm>
@@ -27,18 +31,17 @@
 #include "cpu/gemm_tile.h"
 #include "cpu/parallel.h"
 #include "cpu/vmath.h"
+#include "cpu/workspace.h"
 #include "seqfair/cross_entropy.h"
 #include "seqfair/softmax.h"
 
 namespace seqfair {
 namespace {
 
-// Tile shapes: both sides of a logit tile are >= 128 so that gemm_serial's packing of the
-// operands (rows × D and items × D) is amortised over the other side; a tile is 32K floats (128 KB).
-constexpr int64_t kRowBlock = 128;  // active rows per logit tile (forward, dHidden)
-constexpr int64_t kChunk = 256;     // items per logit tile (forward, dHidden)
-constexpr int64_t kRowBlockT = 256; // active rows per logit tile of the dTable pass
-constexpr int64_t kChunkT = 128;    // items per task of the dTable pass
+// Tile shapes: both sides of a logit tile are >= 126 so that gemm_serial's packing of the
+// operands (rows × D and items × D) is amortised over the other side; a tile is 32K floats (126 KB).
+constexpr int64_t kRowBlock = 126;  // active rows per logit tile: a multiple of the GEMM's MR (6, 14)
+constexpr int64_t kChunk = 256;     // items per logit tile
 constexpr int64_t kLseChunk = 2048; // columns summed in float before the double accumulation
 constexpr int64_t kMinItems = 64;   // aim for at least this many (row block, split) work items
 
@@ -177,6 +180,40 @@ void proj_ce_forward(const float* hidden, const float* table, const int32_t* tar
   });
 }
 
+// The (row group × item split) grid of the backward: R groups of whole row blocks × S splits of
+// whole item chunks, R·S >= kTasks where the sizes allow, choosing the pair whose partial
+// gradients (R copies of dTable when R > 1, S copies of dHidden when S > 1) take the least memory.
+// R and S depend only on (na, V), never on the thread count.
+namespace {
+
+struct Grid {
+  int64_t nrb, nch, R, S;
+};
+
+Grid make_grid(int64_t na, int64_t V) {
+  constexpr int64_t kTasks = 16;
+  Grid g;
+  g.nrb = (na + kRowBlock - 1) / kRowBlock;
+  g.nch = (V + kChunk - 1) / kChunk;
+  const int64_t want = std::min(kTasks, g.nrb * g.nch);
+  g.R = g.nrb;
+  g.S = 1;
+  double best = 1e300;
+  for (int64_t r = 1; r <= std::min(g.nrb, kTasks); ++r) {
+    const int64_t s = std::min(g.nch, (want + r - 1) / r);
+    if (r * s < want) continue;
+    const double mem = (r > 1 ? (double)r * (double)V : 0.0) + (s > 1 ? (double)s * (double)na : 0.0);
+    if (mem < best) {
+      best = mem;
+      g.R = r;
+      g.S = s;
+    }
+  }
+  return g;
+}
+
+}  // namespace
+
 void proj_ce_backward(const float* hidden, const float* table, const int32_t* targets, const float* weights,
                       const float* lse, const float* dloss, float* dhidden, float* dtable, int64_t N, int64_t D,
                       int64_t V, int32_t ignore_index) {
@@ -194,71 +231,66 @@ void proj_ce_backward(const float* hidden, const float* table, const int32_t* ta
     }
   }
   const int64_t na = (int64_t)act.size();
-  if (na == 0) {
+  if (na == 0 || V == 0) {
     std::fill(dtable, dtable + V * D, 0.0f);
+    for (int64_t r = 0; r < na; ++r) std::fill(dhidden + act[(size_t)r] * D, dhidden + (act[(size_t)r] + 1) * D, 0.0f);
     return;
   }
-  const Plan p = make_plan(na, V);
+  const Grid g = make_grid(na, V);
   const std::vector<float> hact = gather_rows(hidden, act, D);
+  // partial gradients: dH part s (na, D) for each item split, dT part r (V, D) for each row group;
+  // with a single split (group) the part is the whole gradient, dT written in place
+  float* dh_part = thread_workspace(0, (size_t)(g.S * na * D));
+  float* dt_part = g.R > 1 ? thread_workspace(1, (size_t)(g.R * V * D)) : dtable;
 
-  // turns a logit tile (rows r0.., items v0..) into G in place
-  auto to_grad = [&](float* tile, int64_t r0, int64_t rn, int64_t v0, int64_t vn) {
-    for (int64_t r = 0; r < rn; ++r) {
-      float* row = tile + r * vn;
-      const int64_t n = act[(size_t)(r0 + r)];
-      vm::exp_shift_sum(row, row, vn, lse[n]);
-      ce_grad_from_prob(row, vn, v0, targets[n], gscale[(size_t)(r0 + r)]);
-    }
-  };
-
-  // pass 1: dHidden partials per split, part[(s * na + r) * D]
-  std::vector<float> part((size_t)(p.splits * na * D));
-  parallel_for(p.items(), 1, [&](int64_t w0, int64_t w1) {
+  // one pass: each logit tile becomes G = g·(softmax - onehot) in place and feeds both products
+  parallel_for(g.R * g.S, 1, [&](int64_t w0, int64_t w1) {
     std::vector<float> tile((size_t)(kRowBlock * kChunk));
     for (int64_t w = w0; w < w1; ++w) {
-      const int64_t rb = w / p.splits, s = w % p.splits;
-      const int64_t r0 = rb * kRowBlock, rn = std::min(kRowBlock, na - r0);
-      float* dst = part.data() + (s * na + r0) * D;
-      const int64_t c0 = s * p.cps, c1 = std::min(p.nchunks, c0 + p.cps);
-      bool first = true;
-      for (int64_t c = c0; c < c1; ++c) {
-        const int64_t v0 = c * kChunk, vn = std::min(kChunk, V - v0);
-        if (vn <= 0) break;
-        tile_nt(hact.data() + r0 * D, table + v0 * D, tile.data(), rn, vn, D);
-        to_grad(tile.data(), r0, rn, v0, vn);
-        gemm_tile(tile.data(), table + v0 * D, dst, rn, D, vn, false, false, !first);
-        first = false;
+      const int64_t r = w / g.S, s = w % g.S;
+      const int64_t rb0 = g.nrb * r / g.R, rb1 = g.nrb * (r + 1) / g.R;
+      const int64_t c0 = g.nch * s / g.S, c1 = g.nch * (s + 1) / g.S;
+      float* dh = dh_part + s * na * D;
+      float* dt = dt_part + (g.R > 1 ? r * V * D : 0);
+      for (int64_t rb = rb0; rb < rb1; ++rb) {
+        const int64_t r0 = rb * kRowBlock, rn = std::min(kRowBlock, na - r0);
+        for (int64_t c = c0; c < c1; ++c) {
+          const int64_t v0 = c * kChunk, vn = std::min(kChunk, V - v0);
+          float* t = tile.data();
+          tile_nt(hact.data() + r0 * D, table + v0 * D, t, rn, vn, D);
+          for (int64_t i = 0; i < rn; ++i) {
+            float* row = t + i * vn;
+            const int64_t n = act[(size_t)(r0 + i)];
+            vm::exp_shift_sum(row, row, vn, lse[n]);
+            ce_grad_from_prob(row, vn, v0, targets[n], gscale[(size_t)(r0 + i)]);
+          }
+          gemm_tile(t, table + v0 * D, dh + r0 * D, rn, D, vn, false, false, c > c0);
+          gemm_tile(t, hact.data() + r0 * D, dt + v0 * D, vn, D, rn, true, false, rb > rb0);
+        }
       }
-      if (first) std::fill(dst, dst + rn * D, 0.0f);
     }
   });
+
+  // merge the partials in a fixed order: dHidden over splits, dTable over row groups
   parallel_for(na, std::max<int64_t>(1, 16384 / D), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       float* out = dhidden + act[(size_t)r] * D;
-      const float* src = part.data() + r * D;
-      std::memcpy(out, src, sizeof(float) * (size_t)D);
-      for (int64_t s = 1; s < p.splits; ++s) {
-        const float* q = part.data() + (s * na + r) * D;
+      std::memcpy(out, dh_part + r * D, sizeof(float) * (size_t)D);
+      for (int64_t s = 1; s < g.S; ++s) {
+        const float* q = dh_part + (s * na + r) * D;
         for (int64_t d = 0; d < D; ++d) out[d] += q[d];
       }
     }
   });
-
-  // pass 2: dTable, each task owns kChunkT table rows and walks all row blocks in order
-  const int64_t nct = (V + kChunkT - 1) / kChunkT;
-  const int64_t nrbt = (na + kRowBlockT - 1) / kRowBlockT;
-  parallel_for(nct, 1, [&](int64_t c0, int64_t c1) {
-    std::vector<float> tile((size_t)(kRowBlockT * kChunkT));
-    for (int64_t c = c0; c < c1; ++c) {
-      const int64_t v0 = c * kChunkT, vn = std::min(kChunkT, V - v0);
-      for (int64_t rb = 0; rb < nrbt; ++rb) {
-        const int64_t r0 = rb * kRowBlockT, rn = std::min(kRowBlockT, na - r0);
-        tile_nt(hact.data() + r0 * D, table + v0 * D, tile.data(), rn, vn, D);
-        to_grad(tile.data(), r0, rn, v0, vn);
-        gemm_tile(tile.data(), hact.data() + r0 * D, dtable + v0 * D, vn, D, rn, true, false, rb > 0);
+  if (g.R > 1) {
+    parallel_for(V * D, 16384, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        float acc = dt_part[i];
+        for (int64_t r = 1; r < g.R; ++r) acc += dt_part[r * V * D + i];
+        dtable[i] = acc;
       }
-    }
-  });
+    });
+  }
 }
 
 }  // namespace seqfair

@@ -1,19 +1,28 @@
 // CPU driver of the fused GRU (per-unit math: seqfair/gru_cell.h; FORMAT.md 4.5).
 //
 // Forward: the input projections of all steps are ONE multithreaded GEMM
-//   gi (B·L, 3H) = x (B·L, I) · W_ih^T + b_ih,
-// then the recurrence walks t = 0..L-1: per step one multithreaded GEMM for the whole batch,
-//   gh (B, 3H) = h_{t-1} (B, H) · W_hh^T
-// (W_hh is packed once per step, not once per row block), then the element-wise cell over the
-// batch rows in parallel (vectorised sigmoid/tanh; seqfair/gru_cell.h is the scalar definition).
-// The GEMM's summation order depends only on its k dimension, so the result is the same for any
-// thread count.
-// Backward (BPTT): t = L-1..0: the cell backward over the batch rows in parallel gives dgi_t and
-// dgh_t (kept for all steps) and the direct part dh·z of ∂L/∂h_{t-1}; one GEMM adds
-// dgh_t (B, 3H) · W_hh. Afterwards every weight gradient is one GEMM over all B·L steps
-// (deterministic: no per-step atomics):
+//   gi (B·L, 3H) = x (B·L, I) · W_ih^T   (+ b_ih as the cell reads it).
+// The recurrence couples the steps of one sequence but never two sequences, so each task owns a
+// range of batch rows and walks all L steps over it without meeting the other tasks (no barrier
+// per step). Per step it works strip by strip (MR rows, the GEMM micro-kernel's height):
+//   gh (MR, 3H) = h_{t-1} (MR, H) · W_hh^T   (W_hh^T made once per call; a product of at most
+//                                             MR rows reads it in place, unpacked)
+// then the element-wise cell of those rows while gh is in L1 (vectorised sigmoid/tanh;
+// seqfair/gru_cell.h is the scalar definition).
+// Backward (BPTT), with the same row ownership, t = L-1..0: the cell backward of a strip gives
+// dgi_t and dgh_t (kept for all steps) and the direct part dh·z of ∂L/∂h_{t-1}; one strip product
+// dgh_t (MR, 3H) · W_hh gives the rest. Afterwards every weight gradient is one GEMM over all B·L
+// steps (deterministic: no per-step atomics):
 //   dx = dgi · W_ih,  dW_ih = dgi^T · x,  dW_hh = dgh^T · h_prev,  db = column sums (in double).
+// dgh and h_prev are stored time-major ((t, b) rows), so a strip of dgh_t is contiguous and is the
+// strip product's operand as it stands.
+// Every output element is computed by the same operations in the same order whatever the strip
+// and task boundaries are (a GEMM's sum runs over k only), so results do not depend on the thread
+// count. The big temporaries (gi, dgi, dgh, h_prev) live in per-thread buffers reused across
+// calls: no allocation, zeroing or page faults per call.
 #include "cpu/gru.h"
+
+#include <immintrin.h>
 
 #include <algorithm>
 #include <cstring>
@@ -23,55 +32,92 @@
 #include "cpu/parallel.h"
 #include "cpu/simd.h"
 #include "cpu/vmath.h"
+#include "cpu/workspace.h"
 #include "seqfair/gru_cell.h"
 
 namespace seqfair {
 namespace {
 
+// rows of a recurrent strip product: the GEMM's micro-kernel height MR (cpu/gemm.cc make_plan),
+// so that the product reads W_hh^T / W_hh in place instead of packing it every step
+int64_t strip_rows() {
+  switch (simd_level()) {
+    case SimdLevel::Avx512: return 14;
+    case SimdLevel::Avx2: return 6;
+    default: return 4;
+  }
+}
+
 // out (cols) = Σ_r A[r, :] in row order, accumulated in double; parallel over column blocks
+void column_sums_scalar(const float* A, int64_t rows, int64_t cols, int64_t c0, int64_t cn, float* out) {
+  double acc[32];
+  std::fill(acc, acc + cn, 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* a = A + r * cols + c0;
+    for (int64_t c = 0; c < cn; ++c) acc[c] += a[c];
+  }
+  for (int64_t c = 0; c < cn; ++c) out[c0 + c] = (float)acc[c];
+}
+
+// the same sums, 4 columns per double vector (each column still summed in row order)
+__attribute__((target("avx2"))) void column_sums_avx2(const float* A, int64_t rows, int64_t cols, int64_t c0,
+                                                      int64_t cn, float* out) {
+  if (cn != 32) {
+    column_sums_scalar(A, rows, cols, c0, cn, out);
+    return;
+  }
+  __m256d acc[8];
+  for (int v = 0; v < 8; ++v) acc[v] = _mm256_setzero_pd();
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* a = A + r * cols + c0;
+    for (int v = 0; v < 8; ++v) acc[v] = _mm256_add_pd(acc[v], _mm256_cvtps_pd(_mm_loadu_ps(a + 4 * v)));
+  }
+  for (int v = 0; v < 8; ++v) _mm_storeu_ps(out + c0 + 4 * v, _mm256_cvtpd_ps(acc[v]));
+}
+
 void column_sums(const float* A, int64_t rows, int64_t cols, float* out) {
-  constexpr int64_t kCols = 64;
+  constexpr int64_t kCols = 32;
+  const bool avx2 = simd_level() != SimdLevel::Scalar;
   parallel_for((cols + kCols - 1) / kCols, 1, [&](int64_t b0, int64_t b1) {
-    double acc[kCols];
     for (int64_t blk = b0; blk < b1; ++blk) {
       const int64_t c0 = blk * kCols, cn = std::min(kCols, cols - c0);
-      std::fill(acc, acc + cn, 0.0);
-      for (int64_t r = 0; r < rows; ++r) {
-        const float* a = A + r * cols + c0;
-        for (int64_t c = 0; c < cn; ++c) acc[c] += a[c];
-      }
-      for (int64_t c = 0; c < cn; ++c) out[c0 + c] = (float)acc[c];
+      if (avx2) column_sums_avx2(A, rows, cols, c0, cn, out);
+      else column_sums_scalar(A, rows, cols, c0, cn, out);
     }
   });
 }
 
+// ---- forward cell ------------------------------------------------------------------------------
+
 // The forward cell of one sequence row over units [u0, H) with the scalar definition.
-inline void cell_row_scalar(int64_t u0, int64_t H, const float* gi, const float* gh, const float* b_hh, float* h,
-                            float* o, float* c) {
+inline void cell_row_scalar(int64_t u0, int64_t H, const float* gi, const float* b_ih, const float* gh,
+                            const float* b_hh, float* h, float* o, float* c) {
   for (int64_t u = u0; u < H; ++u) {
     const float ghn = gh[2 * H + u] + b_hh[2 * H + u];
-    const float hn = gru_cell_forward(gi[u], gi[H + u], gi[2 * H + u], gh[u] + b_hh[u], gh[H + u] + b_hh[H + u], ghn,
-                                      h[u], c + u, c + H + u, c + 2 * H + u);
+    const float hn = gru_cell_forward(gi[u] + b_ih[u], gi[H + u] + b_ih[H + u], gi[2 * H + u] + b_ih[2 * H + u],
+                                      gh[u] + b_hh[u], gh[H + u] + b_hh[H + u], ghn, h[u], c + u, c + H + u,
+                                      c + 2 * H + u);
     c[3 * H + u] = ghn;
     o[u] = hn;
     h[u] = hn;
   }
 }
-
 // Vector cells: σ(x) = 1/(1+e^-x), tanh(x) = 1 - 2/(e^{2x}+1) (absolute error ~1e-7, exact
 // limits ±1 and 0/1 at the extremes, since the vector exp saturates and flushes).
-__attribute__((target("avx2,fma"))) void cell_row_avx2(int64_t H, const float* gi, const float* gh, const float* b_hh,
-                                                       float* h, float* o, float* c) {
+__attribute__((target("avx2,fma"))) void cell_row_avx2(int64_t H, const float* gi, const float* b_ih, const float* gh,
+                                                       const float* b_hh, float* h, float* o, float* c) {
   const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f), zero = _mm256_setzero_ps();
   int64_t u = 0;
   for (; u + 8 <= H; u += 8) {
-    const __m256 ar = _mm256_add_ps(_mm256_loadu_ps(gi + u), _mm256_add_ps(_mm256_loadu_ps(gh + u), _mm256_loadu_ps(b_hh + u)));
-    const __m256 az = _mm256_add_ps(_mm256_loadu_ps(gi + H + u),
+    const __m256 ar = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(gi + u), _mm256_loadu_ps(b_ih + u)),
+                                    _mm256_add_ps(_mm256_loadu_ps(gh + u), _mm256_loadu_ps(b_hh + u)));
+    const __m256 az = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(gi + H + u), _mm256_loadu_ps(b_ih + H + u)),
                                     _mm256_add_ps(_mm256_loadu_ps(gh + H + u), _mm256_loadu_ps(b_hh + H + u)));
     const __m256 ghn = _mm256_add_ps(_mm256_loadu_ps(gh + 2 * H + u), _mm256_loadu_ps(b_hh + 2 * H + u));
     const __m256 r = _mm256_div_ps(one, _mm256_add_ps(one, vm::exp256(_mm256_sub_ps(zero, ar))));
     const __m256 z = _mm256_div_ps(one, _mm256_add_ps(one, vm::exp256(_mm256_sub_ps(zero, az))));
-    const __m256 an = _mm256_add_ps(_mm256_loadu_ps(gi + 2 * H + u), _mm256_mul_ps(r, ghn));
+    const __m256 gin = _mm256_add_ps(_mm256_loadu_ps(gi + 2 * H + u), _mm256_loadu_ps(b_ih + 2 * H + u));
+    const __m256 an = _mm256_add_ps(gin, _mm256_mul_ps(r, ghn));
     const __m256 n = _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(vm::exp256(_mm256_mul_ps(two, an)), one)));
     const __m256 hp = _mm256_loadu_ps(h + u);
     const __m256 hn = _mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(one, z), n), _mm256_mul_ps(z, hp));
@@ -82,21 +128,23 @@ __attribute__((target("avx2,fma"))) void cell_row_avx2(int64_t H, const float* g
     _mm256_storeu_ps(o + u, hn);
     _mm256_storeu_ps(h + u, hn);
   }
-  cell_row_scalar(u, H, gi, gh, b_hh, h, o, c);
+  cell_row_scalar(u, H, gi, b_ih, gh, b_hh, h, o, c);
 }
 
-__attribute__((target("avx512f"))) void cell_row_avx512(int64_t H, const float* gi, const float* gh,
+__attribute__((target("avx512f"))) void cell_row_avx512(int64_t H, const float* gi, const float* b_ih, const float* gh,
                                                         const float* b_hh, float* h, float* o, float* c) {
   const __m512 one = _mm512_set1_ps(1.0f), two = _mm512_set1_ps(2.0f), zero = _mm512_setzero_ps();
   int64_t u = 0;
   for (; u + 16 <= H; u += 16) {
-    const __m512 ar = _mm512_add_ps(_mm512_loadu_ps(gi + u), _mm512_add_ps(_mm512_loadu_ps(gh + u), _mm512_loadu_ps(b_hh + u)));
-    const __m512 az = _mm512_add_ps(_mm512_loadu_ps(gi + H + u),
+    const __m512 ar = _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(gi + u), _mm512_loadu_ps(b_ih + u)),
+                                    _mm512_add_ps(_mm512_loadu_ps(gh + u), _mm512_loadu_ps(b_hh + u)));
+    const __m512 az = _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(gi + H + u), _mm512_loadu_ps(b_ih + H + u)),
                                     _mm512_add_ps(_mm512_loadu_ps(gh + H + u), _mm512_loadu_ps(b_hh + H + u)));
     const __m512 ghn = _mm512_add_ps(_mm512_loadu_ps(gh + 2 * H + u), _mm512_loadu_ps(b_hh + 2 * H + u));
     const __m512 r = _mm512_div_ps(one, _mm512_add_ps(one, vm::exp512(_mm512_sub_ps(zero, ar))));
     const __m512 z = _mm512_div_ps(one, _mm512_add_ps(one, vm::exp512(_mm512_sub_ps(zero, az))));
-    const __m512 an = _mm512_add_ps(_mm512_loadu_ps(gi + 2 * H + u), _mm512_mul_ps(r, ghn));
+    const __m512 gin = _mm512_add_ps(_mm512_loadu_ps(gi + 2 * H + u), _mm512_loadu_ps(b_ih + 2 * H + u));
+    const __m512 an = _mm512_add_ps(gin, _mm512_mul_ps(r, ghn));
     const __m512 n = _mm512_sub_ps(one, _mm512_div_ps(two, _mm512_add_ps(vm::exp512(_mm512_mul_ps(two, an)), one)));
     const __m512 hp = _mm512_loadu_ps(h + u);
     const __m512 hn = _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(one, z), n), _mm512_mul_ps(z, hp));
@@ -107,99 +155,132 @@ __attribute__((target("avx512f"))) void cell_row_avx512(int64_t H, const float* 
     _mm512_storeu_ps(o + u, hn);
     _mm512_storeu_ps(h + u, hn);
   }
-  cell_row_scalar(u, H, gi, gh, b_hh, h, o, c);
+  cell_row_scalar(u, H, gi, b_ih, gh, b_hh, h, o, c);
 }
 
-// rows per task of the element-wise loops (any split gives the same numbers)
-int64_t row_grain(int64_t H) { return std::max<int64_t>(1, 8192 / std::max<int64_t>(1, H)); }
+
+// gi is x·W_ih^T without its bias: b_ih is added here, where the row is read anyway (gi + b_ih,
+// then + (gh + b_hh), the order of the reference), instead of in a separate pass over all of gi
+void cell_row(SimdLevel level, int64_t H, const float* gi, const float* b_ih, const float* gh, const float* b_hh,
+              float* h, float* o, float* c) {
+  if (level == SimdLevel::Avx512) cell_row_avx512(H, gi, b_ih, gh, b_hh, h, o, c);
+  else if (level == SimdLevel::Avx2) cell_row_avx2(H, gi, b_ih, gh, b_hh, h, o, c);
+  else cell_row_scalar(0, H, gi, b_ih, gh, b_hh, h, o, c);
+}
+
+// ---- backward cell -----------------------------------------------------------------------------
+
+// One row of the backward cell over units [u0, H): d = dhg + dir + dout (∂L/∂h_t); writes
+// dgi (3H), dgh (3H; its r and z parts equal dgi's) and dir = d·z, the direct part of ∂L/∂h_{t-1}.
+inline void cell_back_row_scalar(int64_t u0, int64_t H, const float* dhg, float* dir, const float* dout,
+                                 const float* c, const float* hp, float* gi, float* gh) {
+  for (int64_t u = u0; u < H; ++u) {
+    const float d = dhg[u] + dir[u] + dout[u];
+    float dgh_n;
+    dir[u] = gru_cell_backward(d, c[u], c[H + u], c[2 * H + u], c[3 * H + u], hp[u], gi + u, gi + H + u, gi + 2 * H + u,
+                               &dgh_n);
+    gh[u] = gi[u];
+    gh[H + u] = gi[H + u];
+    gh[2 * H + u] = dgh_n;
+  }
+}
+
+// The same operations 8 units at a time (compiled without FMA: the same bits as the scalar code).
+__attribute__((target("avx2"))) void cell_back_row_avx2(int64_t H, const float* dhg, float* dir, const float* dout,
+                                                        const float* c, const float* hp, float* gi, float* gh) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  int64_t u = 0;
+  for (; u + 8 <= H; u += 8) {
+    const __m256 d = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(dhg + u), _mm256_loadu_ps(dir + u)),
+                                   _mm256_loadu_ps(dout + u));
+    const __m256 r = _mm256_loadu_ps(c + u), z = _mm256_loadu_ps(c + H + u);
+    const __m256 n = _mm256_loadu_ps(c + 2 * H + u), ghn = _mm256_loadu_ps(c + 3 * H + u);
+    const __m256 dn = _mm256_mul_ps(d, _mm256_sub_ps(one, z));
+    const __m256 dz = _mm256_mul_ps(d, _mm256_sub_ps(_mm256_loadu_ps(hp + u), n));
+    const __m256 dan = _mm256_mul_ps(dn, _mm256_sub_ps(one, _mm256_mul_ps(n, n)));
+    const __m256 dgr = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dan, ghn), r), _mm256_sub_ps(one, r));
+    const __m256 dgz = _mm256_mul_ps(_mm256_mul_ps(dz, z), _mm256_sub_ps(one, z));
+    _mm256_storeu_ps(gi + u, dgr);
+    _mm256_storeu_ps(gi + H + u, dgz);
+    _mm256_storeu_ps(gi + 2 * H + u, dan);
+    _mm256_storeu_ps(gh + u, dgr);
+    _mm256_storeu_ps(gh + H + u, dgz);
+    _mm256_storeu_ps(gh + 2 * H + u, _mm256_mul_ps(dan, r));
+    _mm256_storeu_ps(dir + u, _mm256_mul_ps(d, z));
+  }
+  cell_back_row_scalar(u, H, dhg, dir, dout, c, hp, gi, gh);
+}
 
 }  // namespace
 
 void gru_forward(const float* x, const float* h0, const float* w_ih, const float* w_hh, const float* b_ih,
                  const float* b_hh, float* out, float* cache, int64_t B, int64_t L, int64_t I, int64_t H) {
   if (B == 0 || L == 0 || H == 0) return;
-  const int64_t G = 3 * H, BL = B * L;
-  std::vector<float> gi((size_t)(BL * G));
-  gemm_full(x, w_ih, gi.data(), BL, G, I, false, true);
-  parallel_for(BL, std::max<int64_t>(1, 16384 / G), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      float* g = gi.data() + r * G;
-      for (int64_t c = 0; c < G; ++c) g[c] += b_ih[c];
+  const int64_t G = 3 * H, BL = B * L, S = strip_rows();
+  float* gi = thread_workspace(0, (size_t)(BL * G));
+  gemm_full(x, w_ih, gi, BL, G, I, false, true);  // + b_ih in the cell
+  float* whh_t = thread_workspace(1, (size_t)(H * G));  // W_hh^T (H, 3H)
+  for (int64_t g = 0; g < G; ++g)
+    for (int64_t k = 0; k < H; ++k) whh_t[k * G + g] = w_hh[g * H + k];
+  const SimdLevel level = simd_level();
+  const int64_t strips = (B + S - 1) / S;
+  parallel_for(strips, 1, [&](int64_t s0, int64_t s1) {
+    const int64_t b0 = s0 * S, b1 = std::min(B, s1 * S);
+    std::vector<float> h(h0 + b0 * H, h0 + b1 * H);  // running h_{t-1} of rows [b0, b1)
+    std::vector<float> gh((size_t)(S * G));
+    for (int64_t t = 0; t < L; ++t) {
+      for (int64_t bs = b0; bs < b1; bs += S) {
+        const int64_t m = std::min(S, b1 - bs);
+        gemm_tile(h.data() + (bs - b0) * H, whh_t, gh.data(), m, G, H, false, false, false);
+        for (int64_t i = 0; i < m; ++i) {
+          const int64_t b = bs + i;
+          cell_row(level, H, gi + (b * L + t) * G, b_ih, gh.data() + i * G, b_hh, h.data() + (b - b0) * H,
+                   out + (b * L + t) * H, cache + (b * L + t) * 4 * H);
+        }
+      }
     }
   });
-  std::vector<float> h(h0, h0 + B * H);  // running state h_{t-1}, (B,H)
-  std::vector<float> gh((size_t)(B * G));
-  const SimdLevel level = simd_level();
-  for (int64_t t = 0; t < L; ++t) {
-    gemm_full(h.data(), w_hh, gh.data(), B, G, H, false, true);
-    parallel_for(B, row_grain(H), [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) {
-        const float* gir = gi.data() + (b * L + t) * G;
-        const float* ghr = gh.data() + b * G;
-        float* hb = h.data() + b * H;
-        float* ob = out + (b * L + t) * H;
-        float* cb = cache + (b * L + t) * 4 * H;
-        if (level == SimdLevel::Avx512) cell_row_avx512(H, gir, ghr, b_hh, hb, ob, cb);
-        else if (level == SimdLevel::Avx2) cell_row_avx2(H, gir, ghr, b_hh, hb, ob, cb);
-        else cell_row_scalar(0, H, gir, ghr, b_hh, hb, ob, cb);
-      }
-    });
-  }
 }
 
 void gru_backward(const float* x, const float* h0, const float* w_ih, const float* w_hh, const float* out,
                   const float* cache, const float* dout, float* dx, float* dh0, float* dw_ih, float* dw_hh,
                   float* db_ih, float* db_hh, int64_t B, int64_t L, int64_t I, int64_t H) {
-  const int64_t G = 3 * H, BL = B * L;
-  std::vector<float> dgi((size_t)(BL * G)), dgh((size_t)(BL * G));
-  // ∂L/∂h_t = dh (the GEMM part, from step t+1) + direct (dh_{t+1}·z_{t+1}); both 0 at t = L-1
-  std::vector<float> dh((size_t)(B * H), 0.0f), direct((size_t)(B * H), 0.0f), gstep((size_t)(B * G));
-  if (H > 0) {
+  const int64_t G = 3 * H, BL = B * L, S = strip_rows();
+  float* dgi = thread_workspace(0, (size_t)(BL * G));    // (b, t) rows
+  float* dgh = thread_workspace(1, (size_t)(BL * G));    // (t, b) rows
+  float* hprev = thread_workspace(2, (size_t)(BL * H));  // (t, b) rows: h_{t-1} of row b
+  const bool avx2 = simd_level() != SimdLevel::Scalar;
+  const int64_t strips = (B + S - 1) / S;
+  parallel_for(strips, 1, [&](int64_t s0, int64_t s1) {
+    const int64_t b0 = s0 * S, b1 = std::min(B, s1 * S);
+    // ∂L/∂h_t of rows [b0, b1) = dhg (the W_hh product from step t+1) + dir (dh_{t+1}·z_{t+1}) + dout
+    std::vector<float> dhg((size_t)((b1 - b0) * H), 0.0f), dir((size_t)((b1 - b0) * H), 0.0f);
     for (int64_t t = L - 1; t >= 0; --t) {
-      parallel_for(B, row_grain(H), [&](int64_t b0, int64_t b1) {
-        for (int64_t b = b0; b < b1; ++b) {
-          const float* hp = t == 0 ? h0 + b * H : out + (b * L + t - 1) * H;
-          const float* cb = cache + (b * L + t) * 4 * H;
-          const float* dob = dout + (b * L + t) * H;
-          float* dhb = dh.data() + b * H;
-          float* dirb = direct.data() + b * H;
-          float* gi_row = dgi.data() + (b * L + t) * G;
-          float* gh_row = gstep.data() + b * G;
-          for (int64_t u = 0; u < H; ++u) {
-            const float d = dhb[u] + dirb[u] + dob[u];
-            float dgi_r, dgi_z, dgi_n, dgh_n;
-            dirb[u] = gru_cell_backward(d, cb[u], cb[H + u], cb[2 * H + u], cb[3 * H + u], hp[u], &dgi_r, &dgi_z,
-                                        &dgi_n, &dgh_n);
-            gi_row[u] = dgi_r;
-            gi_row[H + u] = dgi_z;
-            gi_row[2 * H + u] = dgi_n;
-            gh_row[u] = dgi_r;
-            gh_row[H + u] = dgi_z;
-            gh_row[2 * H + u] = dgh_n;
-          }
-          std::memcpy(dgh.data() + (b * L + t) * G, gh_row, sizeof(float) * (size_t)G);
+      for (int64_t bs = b0; bs < b1; bs += S) {
+        const int64_t m = std::min(S, b1 - bs);
+        for (int64_t i = 0; i < m; ++i) {
+          const int64_t b = bs + i, bt = b * L + t, tb = t * B + b;
+          const float* hp = t == 0 ? h0 + b * H : out + (bt - 1) * H;
+          std::memcpy(hprev + tb * H, hp, sizeof(float) * (size_t)H);
+          float* dhg_b = dhg.data() + (b - b0) * H;
+          float* dir_b = dir.data() + (b - b0) * H;
+          const float* c = cache + bt * 4 * H;
+          if (avx2) cell_back_row_avx2(H, dhg_b, dir_b, dout + bt * H, c, hp, dgi + bt * G, dgh + tb * G);
+          else cell_back_row_scalar(0, H, dhg_b, dir_b, dout + bt * H, c, hp, dgi + bt * G, dgh + tb * G);
         }
-      });
-      // the W_hh part of ∂L/∂h_{t-1}
-      gemm_full(gstep.data(), w_hh, dh.data(), B, H, G, false, false);
+        // the W_hh part of ∂L/∂h_{t-1} for the strip
+        gemm_tile(dgh + (t * B + bs) * G, w_hh, dhg.data() + (bs - b0) * H, m, H, G, false, false, false);
+      }
     }
-  }
-  for (int64_t i = 0; i < B * H; ++i) dh0[i] = dh[(size_t)i] + direct[(size_t)i];
+    for (int64_t i = 0; i < (b1 - b0) * H; ++i) dh0[b0 * H + i] = dhg[(size_t)i] + dir[(size_t)i];
+  });
 
   // weight gradients over all steps at once
-  gemm_full(dgi.data(), w_ih, dx, BL, I, G, false, false);
-  gemm_full(dgi.data(), x, dw_ih, G, I, BL, true, false);
-  std::vector<float> hprev((size_t)(BL * H));
-  parallel_for(B, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
-      if (L == 0) continue;
-      std::memcpy(hprev.data() + b * L * H, h0 + b * H, sizeof(float) * (size_t)H);
-      std::memcpy(hprev.data() + (b * L + 1) * H, out + b * L * H, sizeof(float) * (size_t)((L - 1) * H));
-    }
-  });
-  gemm_full(dgh.data(), hprev.data(), dw_hh, G, H, BL, true, false);
-  column_sums(dgi.data(), BL, G, db_ih);
-  column_sums(dgh.data(), BL, G, db_hh);
+  gemm_full(dgi, w_ih, dx, BL, I, G, false, false);
+  gemm_full(dgi, x, dw_ih, G, I, BL, true, false);
+  gemm_full(dgh, hprev, dw_hh, G, H, BL, true, false);
+  column_sums(dgi, BL, G, db_ih);
+  column_sums(dgh, BL, G, db_hh);
 }
 
 }  // namespace seqfair

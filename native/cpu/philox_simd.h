@@ -7,6 +7,7 @@
 // (u >> 8) >= ceil(p · 2^24) (p · 2^24 is exact in double).
 // Why: the attention backward regenerates the mask of every attention weight, and a scalar
 // Philox block (10 rounds, 4 words) costs more than the rest of the per-weight work.
+// philox8 (any 8 counters, one per lane) also serves the Gamma sampler (cpu/dirichlet.cc).
 #pragma once
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -35,6 +36,41 @@ __attribute__((target("avx2"))) inline __m256i mulhilo256(__m256i a, __m256i M, 
   return _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
 }
 
+// The 10 round keys of a seed, broadcast: k[2r] = k0 + r·W0, k[2r+1] = k1 + r·W1 (mod 2^32).
+// Built once per kernel call, so the rounds read them from memory instead of rebuilding them.
+struct Key8 {
+  __m256i k[20];
+};
+
+__attribute__((target("avx2"))) inline Key8 key8(uint64_t seed) {
+  Key8 key;
+  uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+  for (int round = 0; round < 10; ++round) {
+    key.k[2 * round] = _mm256_set1_epi32((int)k0);
+    key.k[2 * round + 1] = _mm256_set1_epi32((int)k1);
+    k0 += kW0;
+    k1 += kW1;
+  }
+  return key;
+}
+
+// Philox-4x32-10 on 8 independent counters, one per 32-bit lane: (c0, c1, c2, c3) in, the 4 output
+// words of each lane's block back in c0..c3 (lane i of c[j] = word j of lane i's block).
+__attribute__((target("avx2"))) inline void philox8(__m256i c[4], const Key8& key) {
+  const __m256i M0 = _mm256_set1_epi32((int)kM0), M1 = _mm256_set1_epi32((int)kM1);
+  for (int round = 0; round < 10; ++round) {
+    __m256i hi0, hi1;
+    const __m256i lo0 = mulhilo256(c[0], M0, &hi0);
+    const __m256i lo1 = mulhilo256(c[2], M1, &hi1);
+    const __m256i n0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c[1]), key.k[2 * round]);
+    const __m256i n2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c[3]), key.k[2 * round + 1]);
+    c[0] = n0;
+    c[1] = lo1;
+    c[2] = n2;
+    c[3] = lo0;
+  }
+}
+
 // words of 8 consecutive blocks starting at `blk`: out[4*i + w] = word w of block blk + i
 __attribute__((target("avx2"))) inline void blocks8(uint64_t seed, uint64_t blk, uint32_t stream, uint32_t* out) {
   alignas(32) uint32_t lo[8], hi[8];
@@ -42,28 +78,11 @@ __attribute__((target("avx2"))) inline void blocks8(uint64_t seed, uint64_t blk,
     lo[i] = (uint32_t)(blk + (uint64_t)i);
     hi[i] = (uint32_t)((blk + (uint64_t)i) >> 32);
   }
-  __m256i c0 = _mm256_load_si256((const __m256i*)lo), c1 = _mm256_load_si256((const __m256i*)hi);
-  __m256i c2 = _mm256_set1_epi32((int)stream), c3 = _mm256_setzero_si256();
-  uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-  const __m256i M0 = _mm256_set1_epi32((int)kM0), M1 = _mm256_set1_epi32((int)kM1);
-  for (int round = 0; round < 10; ++round) {
-    __m256i hi0, hi1;
-    const __m256i lo0 = mulhilo256(c0, M0, &hi0);
-    const __m256i lo1 = mulhilo256(c2, M1, &hi1);
-    const __m256i n0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), _mm256_set1_epi32((int)k0));
-    const __m256i n2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), _mm256_set1_epi32((int)k1));
-    c0 = n0;
-    c1 = lo1;
-    c2 = n2;
-    c3 = lo0;
-    k0 += kW0;
-    k1 += kW1;
-  }
+  __m256i c[4] = {_mm256_load_si256((const __m256i*)lo), _mm256_load_si256((const __m256i*)hi),
+                  _mm256_set1_epi32((int)stream), _mm256_setzero_si256()};
+  philox8(c, key8(seed));
   alignas(32) uint32_t w[4][8];
-  _mm256_store_si256((__m256i*)w[0], c0);
-  _mm256_store_si256((__m256i*)w[1], c1);
-  _mm256_store_si256((__m256i*)w[2], c2);
-  _mm256_store_si256((__m256i*)w[3], c3);
+  for (int j = 0; j < 4; ++j) _mm256_store_si256((__m256i*)w[j], c[j]);
   for (int i = 0; i < 8; ++i)
     for (int j = 0; j < 4; ++j) out[4 * i + j] = w[j][i];
 }

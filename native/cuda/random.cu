@@ -7,8 +7,8 @@
 // uniform/dropout: one thread per Philox block (4 consecutive elements share it, as on the CPU);
 // normal: one thread per element; dirichlet: one thread per row (the Gamma rejection loop
 // diverges per row; rows are independent). This file is compiled with -fmad=false (CMakeLists.txt)
-// so the double-precision Box–Muller and Marsaglia–Tsang steps round exactly like the host code,
-// which never contracts a·b+c into an FMA.
+// so the double-precision Box–Muller and the float Marsaglia–Tsang steps (seqfair/portable_math.h)
+// round exactly like the host code, which never contracts a·b+c into an FMA.
 #include "cuda/kernels.h"
 #include "cuda/launch.h"
 #include "seqfair/dirichlet.h"
@@ -61,10 +61,10 @@ __global__ void sfk_normal(float* out, int64_t n, RngKey key) {
   }
 }
 
-__global__ void sfk_dirichlet(const int32_t* counts, float* out, int64_t rows, int64_t K, double alpha, RngKey key) {
+__global__ void sfk_dirichlet(const int32_t* counts, float* out, int64_t rows, int64_t K, GammaParams g, RngKey key) {
   for (int64_t r = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; r < rows; r += (int64_t)gridDim.x * blockDim.x) {
-    // no scratch: each Gamma draw is recomputed from its counter for the normalisation pass
-    dirichlet_row(key, r, K, counts[r], alpha, out + r * K, nullptr);
+    // the row's log-draws go to its own output row, then are normalised in place
+    dirichlet_row(key, r, K, counts[r], g, out + r * K);
   }
 }
 
@@ -94,7 +94,8 @@ void dropout(const float* x, float* y, int64_t n, double p, const RngKey& key) {
 
 void dirichlet(const int32_t* counts, float* out, int64_t rows, int64_t K, double alpha, const RngKey& key) {
   if (rows <= 0 || K <= 0) return;
-  SEQFAIR_LAUNCH(grid_for(rows, 128), dim3(128), 0, stream(), sfk_dirichlet)(counts, out, rows, K, alpha, key);
+  const GammaParams g = gamma_params(alpha);  // on the host: the same float constants as the CPU
+  SEQFAIR_LAUNCH(grid_for(rows, 128), dim3(128), 0, stream(), sfk_dirichlet)(counts, out, rows, K, g, key);
   check_launch("sfk_dirichlet");
 }
 

@@ -20,7 +20,8 @@
 import type {
   AdamOptions, AttentionDims, Backend, F32, GemmOptions, GruDims, I32, RngKey,
 } from './backend.js';
-import { checkKey, gammaAt, normalAt, uniformAt } from '../engine/philox.js';
+import { f32Exp } from '../engine/f32math.js';
+import { checkKey, gammaParams, logGammaAt, normalAt, uniformAt } from '../engine/philox.js';
 import { normalCdf, normalPdf, sigmoid } from './math.js';
 
 // ============================================================================================
@@ -710,10 +711,11 @@ function twoHop(indices: I32, N: number, k: number): { twoHop: I32; count: I32 }
 }
 
 /**
- * Row r: g_j = Gamma(alpha) draw number offset + r*K + j for j < counts[r] (Marsaglia-Tsang in
- * gammaAt), out[r,j] = g_j / Σ g, inactive entries 0. If every draw of a row underflows to 0
- * (only for alpha far below 1e-2), the row gets the uniform 1/counts[r]: the Dirichlet is then a
- * vertex at an unknowable place and uniform is the only choice that is not arbitrary.
+ * Row r: l_j = log of Gamma(alpha) draw number offset + r*K + j for j < counts[r] (f32
+ * Marsaglia-Tsang in logGammaAt), m = max l_j, e_j = exp(l_j - m), S = Σ e_j in order of j,
+ * out[r,j] = e_j / S, inactive entries 0; all in f32 with the portable exp of f32math.ts, so the
+ * native and CUDA backends give the same bits. Working in log space keeps tiny alphas exact
+ * where the draws themselves would underflow f32; S >= 1, so no row degenerates.
  */
 function dirichlet(counts: I32, rows: number, K: number, alpha: number, key: RngKey): F32 {
   const op = 'dirichlet';
@@ -726,16 +728,22 @@ function dirichlet(counts: I32, rows: number, K: number, alpha: number, key: Rng
     const c = counts[r]!;
     if (c < 1 || c > K) throw new RangeError(`${op}: counts[${r}] = ${c} is outside [1, ${K}]`);
   }
+  const gp = gammaParams(alpha);
   const out = new Float32Array(rows * K);
-  const g = new Float64Array(K);
+  const e = new Float32Array(K);
   for (let r = 0; r < rows; r++) {
     const c = counts[r]!;
+    let m = -Infinity;
+    for (let j = 0; j < c; j++) {
+      e[j] = logGammaAt(key, key.offset + r * K + j, gp);
+      if (j === 0 || e[j]! > m) m = e[j]!;
+    }
     let sum = 0;
     for (let j = 0; j < c; j++) {
-      g[j] = gammaAt(key, key.offset + r * K + j, alpha);
-      sum += g[j]!;
+      e[j] = f32Exp(Math.fround(e[j]! - m));
+      sum = Math.fround(sum + e[j]!);
     }
-    for (let j = 0; j < c; j++) out[r * K + j] = sum > 0 ? g[j]! / sum : 1 / c;
+    for (let j = 0; j < c; j++) out[r * K + j] = e[j]! / sum;
   }
   return out;
 }

@@ -8,10 +8,12 @@
  *   normal element e   : counter (e lo, e hi, stream, 1), Box-Muller on words 0 and 1
  *   gamma draw d       : counter (d lo, d hi, stream, 2 + attempt); words 0,1 -> normal,
  *                        word 2 -> acceptance uniform, word 3 of attempt 0 -> the alpha<1 boost
+ *                        (an f32 sampler: logGammaAt)
  * Element indices are absolute (offset + i), so any split of the work over threads or devices
  * draws the same numbers.
  */
 import type { RngKey } from '../backend/backend.js';
+import { FLT_MIN, f32Cos2pi, f32Log } from './f32math.js';
 
 const M0 = 0xd2511f53;
 const M1 = 0xcd9e8d57;
@@ -103,23 +105,46 @@ export function normalAt(key: RngKey, e: number): number {
   return boxMuller(block[0]!, block[1]!);
 }
 
-/**
- * One Gamma(alpha, 1) draw, Marsaglia & Tsang (2000), using draw index d of the stream.
- * For alpha < 1: Gamma(alpha) = Gamma(alpha + 1) * U^(1/alpha).
- */
-export function gammaAt(key: RngKey, d: number, alpha: number): number {
+/** Per-alpha constants of the Gamma sampler, rounded to f32 once from double (seqfair/dirichlet.h). */
+export interface GammaParams {
+  d: number;
+  c: number;
+  logD: number;
+  invAlpha: number;
+  boost: boolean;
+}
+
+export function gammaParams(alpha: number): GammaParams {
   const a = alpha < 1 ? alpha + 1 : alpha;
-  const dd = a - 1 / 3;
-  const c = 1 / Math.sqrt(9 * dd);
-  let boost = 1;
+  const d = a - 1 / 3;
+  const df = Math.fround(d);
+  return { d: df, c: Math.fround(1 / Math.sqrt(9 * d)), logD: f32Log(df), invAlpha: Math.fround(1 / alpha), boost: alpha < 1 };
+}
+
+const f = Math.fround;
+/** 24 random bits -> (0,1] and [0,1), exact in f32 */
+const u24Open0 = (w: number): number => ((w >>> 8) + 1) / 16777216;
+const u24 = (w: number): number => (w >>> 8) / 16777216;
+
+/**
+ * log of one Gamma(alpha, 1) draw, number d of the stream: Marsaglia & Tsang (2000) in f32 with the
+ * portable log/exp/cos of f32math.ts, bit-identical to gamma_log_draw in seqfair/dirichlet.h (whose
+ * header gives the formulas). Attempt a uses the block (d, stream, tag 2 + a); for alpha < 1 the
+ * draw is Gamma(alpha + 1)·U^(1/alpha), U from word 3 of attempt 0, added in log space.
+ */
+export function logGammaAt(key: RngKey, d: number, g: GammaParams): number {
+  let boost = 0;
   for (let attempt = 0; ; attempt++) {
     const w = philoxBlock(key.seed, d, key.stream, 2 + attempt);
-    if (attempt === 0 && alpha < 1) boost = Math.pow(u32ToUniformOpen0(w[3]!), 1 / alpha);
-    const x = boxMuller(w[0]!, w[1]!);
-    const t = 1 + c * x;
-    if (t <= 0) continue;
-    const v = t * t * t;
-    const u = u32ToUniformOpen0(w[2]!);
-    if (Math.log(u) < 0.5 * x * x + dd - dd * v + dd * Math.log(v)) return dd * v * boost;
+    if (attempt === 0) boost = g.boost ? f(f32Log(u24Open0(w[3]!)) * g.invAlpha) : 0;
+    const x = f(f(Math.sqrt(f(-2 * f32Log(u24Open0(w[0]!))))) * f32Cos2pi(u24(w[1]!)));
+    const t = f(1 + f(g.c * x));
+    if (!(t > 0)) continue;
+    const v = f(f(t * t) * t);
+    if (!(v >= FLT_MIN)) continue;
+    const lv = f32Log(v);
+    const rhs = f(f(f(f(0.5 * x) * x) + f(g.d * f(1 - v))) + f(g.d * lv));
+    if (!(f32Log(u24Open0(w[2]!)) < rhs)) continue;
+    return f(f(g.logD + lv) + boost);
   }
 }

@@ -801,6 +801,26 @@ describe('5. Dirichlet, neighbour mix', () => {
     expectAllBitEqual(a, b, 'mix/dirichlet');
   });
 
+  it('5.5 Dirichlet marginals have the right mean and variance, from alpha 0.01 to 1000', () => {
+    // Dirichlet(α,…,α) in K dims: E w_j = 1/K, Var w_j = (1/K)(1 − 1/K)/(Kα + 1)
+    const rows = 40_000, K = 6, counts = new Int32Array(rows).fill(K);
+    for (const alpha of [0.01, 0.3, 1, 30, 1000]) {
+      const w = cpu.dirichlet(counts, rows, K, alpha, { seed: 31, stream: 6, offset: 0 });
+      const v = (1 / K) * (1 - 1 / K) / (K * alpha + 1);
+      for (let j = 0; j < K; j++) {
+        let s1 = 0, s2 = 0;
+        for (let r = 0; r < rows; r++) {
+          const x = w[r * K + j]!;
+          s1 += x;
+          s2 += x * x;
+        }
+        const mean = s1 / rows, variance = s2 / rows - mean * mean;
+        expect(Math.abs(mean - 1 / K), `mean alpha=${alpha} j=${j}`).toBeLessThan(5 * Math.sqrt(v / rows));
+        expect(Math.abs(variance / v - 1), `variance alpha=${alpha} j=${j}`).toBeLessThan(0.06);
+      }
+    }
+  });
+
   it('5.4 bad inputs throw and leave the process alive', () => {
     const key = { seed: 1, stream: 0, offset: 0 };
     expectThrows(() => addon.dirichlet(Int32Array.from([1, 0]), new Float32Array(6), 2, 3, 1, key), RangeError, /counts\[1\] = 0 is outside \[1, 3\]/);
@@ -847,7 +867,9 @@ describe('6. SIMD levels', () => {
       a.crossEntropyForward(logits, tg, null, loss, cl, N, C, -1);
       const cx = gen(300 * 6, 12), ind = new Int32Array(300 * 4), sim = new Float32Array(300 * 4);
       a.cosineTopk(cx, null, ind, sim, 300, 6, 4);
-      process.stdout.write(JSON.stringify({ simd: a.info().simd, out: [...out], dv: [...dv], dq: [...dq], go: [...go], loss: [...loss], ind: [...ind] }));
+      const dirOut = new Float32Array(777 * 13), dirCounts = Int32Array.from({ length: 777 }, (_, i) => 1 + (i * 7) % 13);
+      a.dirichlet(dirCounts, dirOut, 777, 13, 0.3, key);
+      process.stdout.write(JSON.stringify({ simd: a.info().simd, out: [...out], dv: [...dv], dq: [...dq], go: [...go], loss: [...loss], ind: [...ind], dir: [...dirOut] }));
     `;
     const run = (simd: string | undefined) => {
       const env = { ...process.env };
@@ -868,5 +890,6 @@ describe('6. SIMD levels', () => {
     expectNear(vec.go, sc.go, 'gru out scalar vs vector');
     expectNear(vec.loss, sc.loss, 'ce loss scalar vs vector');
     expect(vec.ind).toEqual(sc.ind);
+    expect(vec.dir).toEqual(sc.dir);  // the sampler is bit-identical at every SIMD level
   });
 });

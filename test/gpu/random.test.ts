@@ -2,10 +2,11 @@
  * `npm run test:gpu`: the same seed gives bit-identical random streams on CUDA and CPU (and the
  * reference): uniforms, normals, dropout masks and values, attention-dropout multipliers, and
  * Dirichlet draws, at sizes where every thread block and Philox block boundary is crossed.
- * Uniforms and dropout are exact by construction (24-bit uniforms, one double division); normals
- * and Gamma draws also use log/cos/sqrt/pow in double, where CUDA's libm and the host's may differ
- * in the last bit — after rounding to float that is expected never to show, and this test is
- * where it would.
+ * Uniforms and dropout are exact by construction (24-bit uniforms, one double division); Gamma
+ * draws are exact by construction too (f32 Marsaglia–Tsang built only from IEEE-exact operations,
+ * seqfair/portable_math.h, with random.cu compiled -fmad=false); normals use log/cos/sqrt in
+ * double, where CUDA's libm and the host's may differ in the last bit — after rounding to float
+ * that is expected never to show, and this test is where it would.
  */
 import { describe, expect, it } from 'vitest';
 

@@ -4,7 +4,8 @@
 //   uniform element e : counter (e/4 lo, e/4 hi, stream, 0), word e%4
 //   normal element e  : counter (e lo, e hi, stream, 1), Box-Muller on words 0,1 (double)
 //   gamma draw d      : counter (d lo, d hi, stream, 2+attempt); words 0,1 normal, 2 acceptance,
-//                       word 3 of attempt 0 = the alpha<1 boost uniform
+//                       word 3 of attempt 0 = the alpha<1 boost uniform (float sampler:
+//                       seqfair/dirichlet.h)
 #pragma once
 #include <cstdint>
 #include <cmath>
@@ -62,25 +63,6 @@ SEQFAIR_HD float uniform_at(const RngKey& key, uint64_t e) {
 SEQFAIR_HD float normal_at(const RngKey& key, uint64_t e) {
   const Philox4 b = philox_block(key.seed, e, key.stream, 1);
   return (float)box_muller(b.w[0], b.w[1]);
-}
-
-// Gamma(alpha, 1) by Marsaglia & Tsang (2000); alpha < 1 via Gamma(alpha+1) * U^(1/alpha).
-// Returns double so the Dirichlet normalisation is done before rounding to float.
-SEQFAIR_HD double gamma_at(const RngKey& key, uint64_t d, double alpha) {
-  const double a = alpha < 1.0 ? alpha + 1.0 : alpha;
-  const double dd = a - 1.0 / 3.0;
-  const double c = 1.0 / sqrt(9.0 * dd);
-  double boost = 1.0;
-  for (uint32_t attempt = 0;; ++attempt) {
-    const Philox4 w = philox_block(key.seed, d, key.stream, 2u + attempt);
-    if (attempt == 0 && alpha < 1.0) boost = pow(u32_to_uniform_open0(w.w[3]), 1.0 / alpha);
-    const double x = box_muller(w.w[0], w.w[1]);
-    const double t = 1.0 + c * x;
-    if (t <= 0.0) continue;
-    const double v = t * t * t;
-    const double u = u32_to_uniform_open0(w.w[2]);
-    if (log(u) < 0.5 * x * x + dd - dd * v + dd * log(v)) return dd * v * boost;
-  }
 }
 
 }  // namespace seqfair
