@@ -78,6 +78,27 @@ export function groupMeans(values: ArrayLike<number>, groups: Int32Array, G: num
   return { means, counts };
 }
 
+/** What the group-loss objectives (reg, group-dro, streaming-dro) read from one batch. */
+export interface GroupBatch {
+  groups: Int32Array;
+  rows: Uint8Array;
+  /** active rows */
+  n: number;
+  /** per-sequence losses on the tape, and their (finite) values */
+  losses: Tensor;
+  means: Float64Array;
+  counts: Int32Array;
+}
+
+/** The batch's groups, active rows, per-sequence losses and per-group mean losses. */
+export function groupBatch(ctx: ObjectiveContext, name: string, numGroups: number): GroupBatch {
+  const groups = requireGroups(ctx, name, numGroups);
+  const { rows, n } = activeRows(ctx, name);
+  const losses = ctx.sequenceLosses();
+  const v = finiteLosses(name, ctx, losses);
+  return { groups, rows, n, losses, ...groupMeans(v, groups, numGroups, rows) };
+}
+
 /**
  * Coefficients that turn per-sequence losses into Σ_g w[g] · (mean loss of group g in the batch):
  * c_b = w[g_b] / n_{g_b} on active rows, 0 elsewhere (an absent group contributes nothing).

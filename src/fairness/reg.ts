@@ -20,7 +20,7 @@
  */
 import type { Tensor } from '../engine/index.js';
 import { checkFiniteLoss } from './erm.js';
-import { activeRows, checkOptionKeys, finiteLosses, groupMeans, numberOption, requireGroups, weightedSum } from './common.js';
+import { checkOptionKeys, groupBatch, numberOption, weightedSum } from './common.js';
 import type { Objective, ObjectiveContext } from './objective.js';
 
 export interface RegOptions {
@@ -46,11 +46,7 @@ export class RegObjective implements Objective {
 
   loss(ctx: ObjectiveContext): Tensor {
     const G = this.numGroups;
-    const groups = requireGroups(ctx, this.name, G);
-    const { rows, n } = activeRows(ctx, this.name);
-    const losses = ctx.sequenceLosses();
-    const v = finiteLosses(this.name, ctx, losses);
-    const { means, counts } = groupMeans(v, groups, G, rows);
+    const { groups, rows, n, losses, means, counts } = groupBatch(ctx, this.name, G);
     // d penalty / d L̄_g = Σ_{h present, h≠g} sign(L̄_g − L̄_h)
     const slope = new Float64Array(G);
     let penalty = 0;

@@ -16,7 +16,7 @@
 import type { Tensor } from '../engine/index.js';
 import { checkFiniteLoss } from './erm.js';
 import {
-  activeRows, checkOptionKeys, checkStateKind, finiteLosses, groupMeanCoefficients, groupMeans, numberOption, requireGroups,
+  checkOptionKeys, checkStateKind, groupBatch, groupMeanCoefficients, numberOption,
   stateNumbers, weightedSum,
 } from './common.js';
 import { exponentiatedStep, streamLosses } from './group-weights.js';
@@ -53,11 +53,7 @@ export class StreamingDroObjective implements Objective {
   }
 
   loss(ctx: ObjectiveContext): Tensor {
-    const groups = requireGroups(ctx, this.name, this.numGroups);
-    const { rows } = activeRows(ctx, this.name);
-    const losses = ctx.sequenceLosses();
-    const v = finiteLosses(this.name, ctx, losses);
-    const { means, counts } = groupMeans(v, groups, this.numGroups, rows);
+    const { groups, rows, losses, means, counts } = groupBatch(ctx, this.name, this.numGroups);
     this.streamed = streamLosses(this.streamed, means, this.rate);
     this.weights = exponentiatedStep(this.weights, this.streamed, this.eta);
     this.lastGroupLosses = means;

@@ -19,14 +19,13 @@
  * Exit status: 0 done, 1 failed, 2 usage (no run at the path, data that does not fit, bad option).
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { checkDataSpec, loadDataSpec, parseDataSpec } from '../../compare/data-spec.js';
 import { intArg, listArg } from '../../compare/options.js';
 import { trainingBatches } from '../../data/batching.js';
 import type { Dataset } from '../../data/preprocess.js';
 import { resolveGroupings } from '../../eval/groupings.js';
 import { type SpanAudit, auditSpans, spanItemCounts } from '../../fairness/afsr-audit.js';
 import { AFSR_DEFAULTS } from '../../fairness/afsr.js';
-import { usage } from './compare.js';
+import { loadDataOption, usage } from './compare.js';
 import { CheckpointError, alignTable, loadCheckpoint, runData } from './eval.js';
 
 /**
@@ -224,17 +223,7 @@ Examples:
 
 AUC of â for a group: P(â of a member > â of a non-member), ties counting one half.`);
   cmd.action(async (opts: { checkpoint: string; data?: string; top: number; spanSize?: number; groups?: string[]; json?: boolean }) => {
-    let dataset: Dataset | undefined;
-    if (opts.data !== undefined) {
-      try {
-        const spec = parseDataSpec(opts.data);
-        checkDataSpec(spec);
-        dataset = await loadDataSpec(spec);
-      } catch (e) {
-        if (e instanceof RangeError) usage(cmd, `--data: ${e.message}`);
-        throw e;
-      }
-    }
+    const dataset = opts.data === undefined ? undefined : await loadDataOption(cmd, opts.data);
     let r: AuditReport;
     try {
       r = await auditCheckpoint({ checkpoint: opts.checkpoint, data: opts.data, dataset, top: opts.top, spanSize: opts.spanSize, groups: opts.groups });

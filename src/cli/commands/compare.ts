@@ -25,6 +25,18 @@ export function usage(cmd: Command, message: string): never {
   throw new CommanderError(2, 'seqfair.usage', message); // unreachable: error() throws under exitOverride
 }
 
+/** Loads a `--data` spec; a malformed spec or data file is a usage error (exit 2). */
+export async function loadDataOption(cmd: Command, data: string): Promise<Dataset> {
+  try {
+    const spec = parseDataSpec(data);
+    checkDataSpec(spec);
+    return await loadDataSpec(spec);
+  } catch (e) {
+    if (e instanceof RangeError) usage(cmd, `--data: ${e.message}`);
+    throw e;
+  }
+}
+
 /** The hyper-parameter flags of compare and train. */
 export function addHyperOptions(cmd: Command): Command {
   const prob = numberArg((x) => x >= 0 && x < 1, 'a probability in [0, 1)');
@@ -63,15 +75,7 @@ export async function checkSetup(cmd: Command, a: { data: string; models: readon
   const known = methodNames();
   for (const m of a.methods) if (!known.includes(m)) usage(cmd, `unknown method '${m}' (known: ${known.join(', ')})`);
   for (const m of Object.keys(settings.models)) if (!isModelName(m)) usage(cmd, `config: models.${m}: unknown model`);
-  let dataset: Dataset;
-  try {
-    const spec = parseDataSpec(a.data);
-    checkDataSpec(spec);
-    dataset = await loadDataSpec(spec);
-  } catch (e) {
-    if (e instanceof RangeError) usage(cmd, `--data: ${e.message}`);
-    throw e;
-  }
+  const dataset = await loadDataOption(cmd, a.data);
   try {
     resolveGroupings(dataset, a.groups);
   } catch (e) {

@@ -16,7 +16,7 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
-import { checkDataSpec, loadDataSpec, parseDataSpec } from '../../compare/data-spec.js';
+import { loadDataSpec } from '../../compare/data-spec.js';
 import { buildModel, readRun, type RunRecord } from '../../compare/run.js';
 import { choiceArg, intArg, listArg } from '../../compare/options.js';
 import type { Dataset } from '../../data/preprocess.js';
@@ -25,7 +25,7 @@ import { resolveGroupings } from '../../eval/groupings.js';
 import { MODEL_DEFAULTS } from '../../models/index.js';
 import type { SequentialRecommender } from '../../models/types.js';
 import { loadModel } from '../../train/checkpoint.js';
-import { usage } from './compare.js';
+import { loadDataOption, usage } from './compare.js';
 
 /** A run's model with its weights loaded, and where they came from. */
 export interface LoadedCheckpoint {
@@ -215,17 +215,7 @@ Gap = max − min over the groups of a grouping.`);
   cmd.action(async (opts: { checkpoint: string; data?: string; protocol: 'full' | 'sampled'; negatives?: 'popularity' | 'uniform'; excludeSeen?: boolean; groups?: string[]; split: 'test' | 'valid'; seed?: number; out?: string; json?: boolean }) => {
     if (opts.negatives !== undefined && opts.protocol !== 'sampled') usage(cmd, `--negatives applies to --protocol sampled only (got --protocol ${opts.protocol})`);
     if (opts.excludeSeen && opts.protocol !== 'full') usage(cmd, `--exclude-seen applies to --protocol full only (got --protocol ${opts.protocol})`);
-    let dataset: Dataset | undefined;
-    if (opts.data !== undefined) {
-      try {
-        const spec = parseDataSpec(opts.data);
-        checkDataSpec(spec);
-        dataset = await loadDataSpec(spec);
-      } catch (e) {
-        if (e instanceof RangeError) usage(cmd, `--data: ${e.message}`);
-        throw e;
-      }
-    }
+    const dataset = opts.data === undefined ? undefined : await loadDataOption(cmd, opts.data);
     if (dataset !== undefined && opts.groups !== undefined) {
       try {
         resolveGroupings(dataset, opts.groups);
