@@ -45,19 +45,32 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
   const N = sizeOf(x.shape.slice(0, -1));
   const xv = x.f32('linear'), wv = w.f32('linear'), bv = b?.f32('linear') ?? null;
   const one = { batch: 1, batchedA: true, batchedB: true };
-  const y = getBackend().gemm(xv, wv, { ...one, m: N, n: out, k: inF!, transA: false, transB: true });
-  // row offsets hoisted: the same additions in the same order, a third faster in V8
-  if (bv) for (let r = 0, off = 0; r < N; r++, off += out) for (let o = 0; o < out; o++) y[off + o]! += bv[o]!;
+  // the bias goes in as GEMM's accumulator (C = b + x·Wᵀ): no separate pass over y in JS
+  const y = getBackend().gemm(xv, wv, { ...one, m: N, n: out, k: inF!, transA: false, transB: true },
+    bv ? repeatRows(bv, N) : undefined);
   const inputs = b ? [x, w, b] : [x, w];
   return result(y, [...x.shape.slice(0, -1), out], 'linear', inputs, (g, needs) => {
     const be = getBackend();
     const gx = needs[0] ? be.gemm(g, wv, { ...one, m: N, n: inF!, k: out, transA: false, transB: false }) : null;
     const gw = needs[1] ? be.gemm(g, xv, { ...one, m: out, n: inF!, k: N, transA: true, transB: false }) : null;
-    let gb: Float32Array | null = null;
-    if (b && needs[2]) {
-      gb = new Float32Array(out);
-      for (let r = 0, off = 0; r < N; r++, off += out) for (let o = 0; o < out; o++) gb[o]! += g[off + o]!;
-    }
+    // db = 1ᵀ·g, the column sums of g (N,out), as a one-row GEMM
+    const gb = b && needs[2] ? be.gemm(onesOf(N), g, { ...one, m: 1, n: out, k: N, transA: false, transB: false }) : null;
     return [gx, gw, gb];
   });
+}
+
+/** (rows, v.length): v in every row, by doubling copies (log2(rows) memcpys) */
+function repeatRows(v: Float32Array, rows: number): Float32Array {
+  const n = v.length, y = new Float32Array(rows * n);
+  if (rows === 0) return y;
+  y.set(v);
+  for (let filled = 1; filled < rows; filled *= 2) y.copyWithin(filled * n, 0, Math.min(filled, rows - filled) * n);
+  return y;
+}
+
+/** a read-only vector of n ones, grown and shared between calls (GEMM never writes its A) */
+let ones = new Float32Array(0);
+function onesOf(n: number): Float32Array {
+  if (ones.length < n) ones = new Float32Array(Math.max(n, 2 * ones.length)).fill(1);
+  return ones.length === n ? ones : ones.subarray(0, n);
 }
