@@ -39,14 +39,15 @@ export interface Candidate {
 }
 
 export interface TuneResult {
+  data: string;
   metric: string;
   ermValid: { overall: MeanStd; gap: MeanStd; floor: number };
   candidates: Candidate[];
   chosen: Record<string, Record<string, unknown>>;
 }
 
-export async function tune(out: string, seeds: number[], methods: readonly string[] = Object.keys(CANDIDATES)): Promise<TuneResult> {
-  const ds = await loadDataSpec(SYNTHETIC_GAP.data);
+export async function tune(out: string, seeds: number[], methods: readonly string[] = Object.keys(CANDIDATES), data: string = SYNTHETIC_GAP.data): Promise<TuneResult> {
+  const ds = await loadDataSpec(data);
   const labels = attributeGroups(ds, SYNTHETIC_GAP.grouping);
   const metric = SYNTHETIC_GAP.metric;
   const validOf = (e: ResultEntry): { overall: number; gap: number } => {
@@ -60,7 +61,7 @@ export async function tune(out: string, seeds: number[], methods: readonly strin
   for (const m of methods) {
     for (const params of CANDIDATES[m] ?? []) {
       const { settings, entries } = await runSyntheticGap({
-        out, dataset: ds, seeds, methods: ['erm', m], methodParams: { [m]: params }, onEvent: progressLine(`[tune ${m} ${JSON.stringify(params)}]`),
+        out, data, dataset: ds, seeds, methods: ['erm', m], methodParams: { [m]: params }, onEvent: progressLine(`[tune ${m} ${JSON.stringify(params)}]`),
       });
       if (erm === null) {
         erm = new Map(entries.filter((e) => e.method === 'erm').map((e) => [e.seed, validOf(e)]));
@@ -81,7 +82,7 @@ export async function tune(out: string, seeds: number[], methods: readonly strin
     ok.sort((a, b) => b.valid.reduction.mean - a.valid.reduction.mean);
     chosen[m] = ok.length > 0 && ok[0]!.valid.reduction.mean > 0 ? ok[0]!.params : DEFAULTS[m]!;
   }
-  return { metric, ermValid: ermValid!, candidates, chosen };
+  return { data, metric, ermValid: ermValid!, candidates, chosen };
 }
 
 const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : '–');
@@ -89,7 +90,7 @@ const sg = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : '−'}
 
 export function tuneMarkdown(t: TuneResult): string {
   const lines = [
-    `# Synthetic gate: hyper-parameters chosen on validation targets (${SYNTHETIC_GAP.data})`,
+    `# Synthetic gate: hyper-parameters chosen on validation targets (${t.data})`,
     '',
     `erm validation ${t.metric}: ${f(t.ermValid.overall.mean)} ± ${f(t.ermValid.overall.std)} (floor ${f(t.ermValid.floor)}), validation gap ${f(t.ermValid.gap.mean)} ± ${f(t.ermValid.gap.std)}.`,
     'Rule: qualify when validation overall ≥ floor; choose the largest validation gap reduction. Test columns are shown, never used to choose.',
@@ -111,9 +112,10 @@ async function main(): Promise<void> {
     out: { help: 'output directory', default: 'runs/fair-synthetic-tune' },
     seeds: { help: 'number of seeds or a list', default: '5' },
     methods: { help: 'methods to tune', default: Object.keys(CANDIDATES).join(',') },
+    data: { help: 'synthetic data spec', default: SYNTHETIC_GAP.data },
   }, 'usage: npx tsx src/experiments/synthetic-tune.ts [options]');
   const t0 = Date.now();
-  const res = await tune(a.out!, parseSeeds(a.seeds!), a.methods!.split(','));
+  const res = await tune(a.out!, parseSeeds(a.seeds!), a.methods!.split(','), a.data!);
   writeAtomic(path.join(a.out!, 'tune.json'), `${JSON.stringify(res, null, 1)}\n`);
   const md = tuneMarkdown(res);
   writeAtomic(path.join(a.out!, 'tune.md'), md);
