@@ -17,6 +17,7 @@
         "native/cpu/gru.cc",
         "native/cpu/cross_entropy.cc",
         "native/cpu/neighbours.cc",
+        "native/cpu/narm_attention.cc",
         "native/cpu/dirichlet.cc"
       ],
       "include_dirs": [

@@ -19,6 +19,7 @@
 #include "cpu/cross_entropy.h"
 #include "cpu/dirichlet.h"
 #include "cpu/gru.h"
+#include "cpu/narm_attention.h"
 #include "cpu/neighbours.h"
 
 namespace seqfair {
@@ -438,6 +439,58 @@ Napi::Value NeighbourMixBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// T (query rows) must not exceed L (keys): the queries are the last T positions
+void check_narm_dims(Napi::Env env, const char* fn, int64_t T, int64_t L) {
+  if (T > L) throw_range(env, std::string(fn) + ": T = " + S(T) + " query rows exceed L = " + S(L) + " positions");
+}
+
+// narmAttentionForward(q, k, w, mask, alpha, B, T, L, H)
+Napi::Value NarmAttentionForward(const Napi::CallbackInfo& info) {
+  const char* fn = "narmAttentionForward";
+  Napi::Env env = info.Env();
+  expect_args(info, 9, fn);
+  const int64_t B = dim_arg(info, 5, fn, "B"), T = dim_arg(info, 6, fn, "T");
+  const int64_t L = dim_arg(info, 7, fn, "L"), H = dim_arg(info, 8, fn, "H");
+  check_narm_dims(env, fn, T, L);
+  const float* q = f32_arg(info, 0, fn, "q", checked_mul(env, fn, {B, T, H}));
+  const float* k = f32_arg(info, 1, fn, "k", checked_mul(env, fn, {B, L, H}));
+  const float* w = f32_arg(info, 2, fn, "w", H);
+  const int32_t* mask = i32_arg(info, 3, fn, "mask", checked_mul(env, fn, {B, L}));
+  float* alpha = f32_arg(info, 4, fn, "alpha", checked_mul(env, fn, {B, T, L}));
+  no_overlap(info, fn, 4, "alpha", {{0, "q"}, {1, "k"}, {2, "w"}, {3, "mask"}});
+  check_mask01(env, mask, B * L, fn, "mask");
+  run_kernel(env, fn, [&] { narm_attention_forward(q, k, w, mask, alpha, B, T, L, H); });
+  return env.Undefined();
+}
+
+// narmAttentionBackward(q, k, w, mask, dAlpha, dq, dk, dw, B, T, L, H)
+Napi::Value NarmAttentionBackward(const Napi::CallbackInfo& info) {
+  const char* fn = "narmAttentionBackward";
+  Napi::Env env = info.Env();
+  expect_args(info, 12, fn);
+  const int64_t B = dim_arg(info, 8, fn, "B"), T = dim_arg(info, 9, fn, "T");
+  const int64_t L = dim_arg(info, 10, fn, "L"), H = dim_arg(info, 11, fn, "H");
+  check_narm_dims(env, fn, T, L);
+  const float* q = f32_arg(info, 0, fn, "q", checked_mul(env, fn, {B, T, H}));
+  const float* k = f32_arg(info, 1, fn, "k", checked_mul(env, fn, {B, L, H}));
+  const float* w = f32_arg(info, 2, fn, "w", H);
+  const int32_t* mask = i32_arg(info, 3, fn, "mask", checked_mul(env, fn, {B, L}));
+  const float* dalpha = f32_arg(info, 4, fn, "dAlpha", checked_mul(env, fn, {B, T, L}));
+  float* dq = f32_arg(info, 5, fn, "dq", checked_mul(env, fn, {B, T, H}));
+  float* dk = f32_arg(info, 6, fn, "dk", checked_mul(env, fn, {B, L, H}));
+  float* dw = f32_arg(info, 7, fn, "dw", H);
+  const std::initializer_list<std::pair<size_t, const char*>> inputs = {
+      {0, "q"}, {1, "k"}, {2, "w"}, {3, "mask"}, {4, "dAlpha"}};
+  no_overlap(info, fn, 5, "dq", inputs);
+  no_overlap(info, fn, 6, "dk", inputs);
+  no_overlap(info, fn, 7, "dw", inputs);
+  no_overlap(info, fn, 6, "dk", {{5, "dq"}});
+  no_overlap(info, fn, 7, "dw", {{5, "dq"}, {6, "dk"}});
+  check_mask01(env, mask, B * L, fn, "mask");
+  run_kernel(env, fn, [&] { narm_attention_backward(q, k, w, mask, dalpha, dq, dk, dw, B, T, L, H); });
+  return env.Undefined();
+}
+
 }  // namespace
 
 void register_fused(Napi::Env env, Napi::Object exports) {
@@ -454,6 +507,8 @@ void register_fused(Napi::Env env, Napi::Object exports) {
   exports.Set("dirichlet", Napi::Function::New(env, Dirichlet));
   exports.Set("neighbourMix", Napi::Function::New(env, NeighbourMix));
   exports.Set("neighbourMixBackward", Napi::Function::New(env, NeighbourMixBackward));
+  exports.Set("narmAttentionForward", Napi::Function::New(env, NarmAttentionForward));
+  exports.Set("narmAttentionBackward", Napi::Function::New(env, NarmAttentionBackward));
 }
 
 }  // namespace seqfair

@@ -333,6 +333,9 @@ Napi::Value Kernels(const Napi::CallbackInfo& info) {
       {"neighbourMix", {"sfk_neighbour_mix"}},
       {"neighbourMixBackward", {"sfk_neighbour_mix_keys", "sfk_neighbour_mix_backward", "sfk_bitonic_local",
                                 "sfk_bitonic_global", "sfk_bucket_starts"}},
+      {"narmAttentionForward", {"sfk_narm_attention_forward"}},
+      {"narmAttentionBackward", {"sfk_narm_attention_backward_dq", "sfk_narm_attention_backward_dk",
+                                 "sfk_narm_attention_backward_dw"}},
       {"layerNormForward", {"sfk_layer_norm_forward"}},
       {"layerNormBackward", {"sfk_layer_norm_backward_dx", "sfk_layer_norm_backward_params",
                              "sfk_layer_norm_params_reduce"}},
@@ -954,6 +957,57 @@ Napi::Value NeighbourMixBackward(const Napi::CallbackInfo& info) {
   });
 }
 
+// T (query rows) must not exceed L (keys): the queries are the last T positions
+void check_narm_dims(Napi::Env env, const char* fn, int64_t T, int64_t L) {
+  if (T > L) throw_range(env, std::string(fn) + ": T = " + S(T) + " query rows exceed L = " + S(L) + " positions");
+}
+
+// narmAttentionForward(q, k, w, mask, alpha, B, T, L, H)
+Napi::Value NarmAttentionForward(const Napi::CallbackInfo& info) {
+  const char* fn = "narmAttentionForward";
+  Napi::Env env = info.Env();
+  expect_args(info, 9, fn);
+  const int64_t B = dim_arg(info, 5, fn, "B"), T = dim_arg(info, 6, fn, "T");
+  const int64_t L = dim_arg(info, 7, fn, "L"), H = dim_arg(info, 8, fn, "H");
+  check_narm_dims(env, fn, T, L);
+  const float* q = f32b(info, 0, fn, "q", checked_mul(env, fn, {B, T, H}));
+  const float* k = f32b(info, 1, fn, "k", checked_mul(env, fn, {B, L, H}));
+  const float* w = f32b(info, 2, fn, "w", H);
+  const int32_t* mask = i32b(info, 3, fn, "mask", checked_mul(env, fn, {B, L}));
+  float* alpha = f32b(info, 4, fn, "alpha", checked_mul(env, fn, {B, T, L}));
+  distinct(info, fn, {{4, "alpha"}}, {{0, "q"}, {1, "k"}, {2, "w"}, {3, "mask"}});
+  return guarded(env, fn, [&]() -> Napi::Value {
+    check_ids_dev(env, mask, B * L, 0, 2, fn, "mask", false, 0, " must be 0 or 1");
+    narm_attention_forward(q, k, w, mask, alpha, B, T, L, H);
+    return env.Undefined();
+  });
+}
+
+// narmAttentionBackward(q, k, w, mask, dAlpha, dq, dk, dw, B, T, L, H)
+Napi::Value NarmAttentionBackward(const Napi::CallbackInfo& info) {
+  const char* fn = "narmAttentionBackward";
+  Napi::Env env = info.Env();
+  expect_args(info, 12, fn);
+  const int64_t B = dim_arg(info, 8, fn, "B"), T = dim_arg(info, 9, fn, "T");
+  const int64_t L = dim_arg(info, 10, fn, "L"), H = dim_arg(info, 11, fn, "H");
+  check_narm_dims(env, fn, T, L);
+  const float* q = f32b(info, 0, fn, "q", checked_mul(env, fn, {B, T, H}));
+  const float* k = f32b(info, 1, fn, "k", checked_mul(env, fn, {B, L, H}));
+  const float* w = f32b(info, 2, fn, "w", H);
+  const int32_t* mask = i32b(info, 3, fn, "mask", checked_mul(env, fn, {B, L}));
+  const float* dalpha = f32b(info, 4, fn, "dAlpha", checked_mul(env, fn, {B, T, L}));
+  float* dq = f32b(info, 5, fn, "dq", checked_mul(env, fn, {B, T, H}));
+  float* dk = f32b(info, 6, fn, "dk", checked_mul(env, fn, {B, L, H}));
+  float* dw = f32b(info, 7, fn, "dw", H);
+  distinct(info, fn, {{5, "dq"}, {6, "dk"}, {7, "dw"}},
+           {{0, "q"}, {1, "k"}, {2, "w"}, {3, "mask"}, {4, "dAlpha"}, {5, "dq"}, {6, "dk"}, {7, "dw"}});
+  return guarded(env, fn, [&]() -> Napi::Value {
+    check_ids_dev(env, mask, B * L, 0, 2, fn, "mask", false, 0, " must be 0 or 1");
+    narm_attention_backward(q, k, w, mask, dalpha, dq, dk, dw, B, T, L, H);
+    return env.Undefined();
+  });
+}
+
 }  // namespace
 
 #if defined(SEQFAIR_CUDA_EMU)
@@ -1004,6 +1058,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"dirichlet", Dirichlet},
       {"neighbourMix", NeighbourMix},
       {"neighbourMixBackward", NeighbourMixBackward},
+      {"narmAttentionForward", NarmAttentionForward},
+      {"narmAttentionBackward", NarmAttentionBackward},
   };
   for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
 #if defined(SEQFAIR_CUDA_EMU)

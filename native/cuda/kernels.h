@@ -79,6 +79,12 @@ void neighbour_mix(const float* table, const int32_t* ids, const float* w, float
 void neighbour_mix_backward(const float* dout, const int32_t* ids, const float* w, float* dtable, int64_t R, int64_t K,
                             int64_t V, int64_t D);
 
+// ---- narm_attention.cu -----------------------------------------------------------------------
+void narm_attention_forward(const float* q, const float* k, const float* w, const int32_t* mask, float* alpha, int64_t B,
+                            int64_t T, int64_t L, int64_t H);
+void narm_attention_backward(const float* q, const float* k, const float* w, const int32_t* mask, const float* dalpha,
+                             float* dq, float* dk, float* dw, int64_t B, int64_t T, int64_t L, int64_t H);
+
 // ---- attention.cu ----------------------------------------------------------------------------
 struct AttnArgs {
   int64_t B = 0, H = 0, L = 0, dh = 0;

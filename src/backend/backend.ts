@@ -64,6 +64,14 @@ export interface GruDims {
   H: number;
 }
 
+/** NARM attention: B rows, T query rows per row (the last T of its L positions), H units. */
+export interface NarmAttentionDims {
+  B: number;
+  T: number;
+  L: number;
+  H: number;
+}
+
 export interface AdamOptions {
   lr: number;
   beta1: number;
@@ -118,6 +126,16 @@ export interface Backend {
   gruBackward(
     x: F32, h0: F32, wIh: F32, wHh: F32, out: F32, cache: F32, dOut: F32, d: GruDims,
   ): { dx: F32; dh0: F32; dWIh: F32; dWHh: F32; dBIh: F32; dBHh: F32 };
+
+  /**
+   * NARM's local-encoder attention weights (Li et al. 2017, Eq. 7–8), q (B,T,H), k (B,L,H), w (H),
+   * mask (B,L) (1 = real): query row t sits at position p = L − T + t and
+   *   alpha[b,t,j] = mask[b,j] · [j ≤ p] · Σ_d w_d σ(q[b,t,d] + k[b,j,d])        (B,T,L)
+   * T = L gives every prefix, T = 1 the whole sequence only.
+   */
+  narmAttentionForward(q: F32, k: F32, w: F32, mask: I32, d: NarmAttentionDims): F32;
+  /** dAlpha (B,T,L) → dq (B,T,H), dk (B,L,H), dw (H); deterministic (σ recomputed, never stored). */
+  narmAttentionBackward(q: F32, k: F32, w: F32, mask: I32, dAlpha: F32, d: NarmAttentionDims): { dq: F32; dk: F32; dw: F32 };
 
   /**
    * Fused output projection + softmax cross-entropy (FORMAT.md 4.7), chunked over the V axis so

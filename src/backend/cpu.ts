@@ -4,7 +4,7 @@
  * again and writes into the arrays in place (no copies across the boundary).
  */
 import type {
-  AdamOptions, AttentionDims, Backend, F32, GemmOptions, GruDims, I32, RngKey,
+  AdamOptions, AttentionDims, Backend, F32, GemmOptions, GruDims, I32, NarmAttentionDims, RngKey,
 } from './backend.js';
 
 /** The functions the addon exports (see native/bind_core.cc and native/bind_fused.cc). */
@@ -24,6 +24,9 @@ export interface CpuAddon {
     B: number, L: number, I: number, H: number): void;
   gruBackward(x: F32, h0: F32, wIh: F32, wHh: F32, out: F32, cache: F32, dOut: F32, dx: F32, dh0: F32,
     dWIh: F32, dWHh: F32, dBIh: F32, dBHh: F32, B: number, L: number, I: number, H: number): void;
+  narmAttentionForward(q: F32, k: F32, w: F32, mask: I32, alpha: F32, B: number, T: number, L: number, H: number): void;
+  narmAttentionBackward(q: F32, k: F32, w: F32, mask: I32, dAlpha: F32, dq: F32, dk: F32, dw: F32,
+    B: number, T: number, L: number, H: number): void;
   projCeForward(hidden: F32, table: F32, targets: I32, weights: F32 | null, loss: F32, lse: F32,
     N: number, D: number, V: number, ignoreIndex: number): void;
   projCeBackward(hidden: F32, table: F32, targets: I32, weights: F32 | null, lse: F32, dLoss: F32,
@@ -99,6 +102,17 @@ export function makeCpuBackend(addon: CpuAddon): Backend {
       };
       addon.gruBackward(x, h0, wIh, wHh, out, cache, dOut, r.dx, r.dh0, r.dWIh, r.dWHh, r.dBIh, r.dBHh,
         d.B, d.L, d.I, d.H);
+      return r;
+    },
+
+    narmAttentionForward(q, k, w, mask, d: NarmAttentionDims) {
+      const alpha = f32(d.B * d.T * d.L);
+      addon.narmAttentionForward(q, k, w, mask, alpha, d.B, d.T, d.L, d.H);
+      return alpha;
+    },
+    narmAttentionBackward(q, k, w, mask, dAlpha, d: NarmAttentionDims) {
+      const r = { dq: f32(q.length), dk: f32(k.length), dw: f32(w.length) };
+      addon.narmAttentionBackward(q, k, w, mask, dAlpha, r.dq, r.dk, r.dw, d.B, d.T, d.L, d.H);
       return r;
     },
 

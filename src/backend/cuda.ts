@@ -20,7 +20,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 
 import type {
-  AdamOptions, AttentionDims, Backend, F32, GemmOptions, GruDims, I32, RngKey,
+  AdamOptions, AttentionDims, Backend, F32, GemmOptions, GruDims, I32, NarmAttentionDims, RngKey,
 } from './backend.js';
 import { packageRoot } from './cpu.js';
 
@@ -304,6 +304,17 @@ export function makeCudaBackend(addon: CudaAddon): Backend & { device: CudaDevic
       };
       run('gruBackward', x, h0, wIh, wHh, o, cache, dOut, out(r.dx), out(r.dh0), out(r.dWIh), out(r.dWHh),
         out(r.dBIh), out(r.dBHh), d.B, d.L, d.I, d.H);
+      return r;
+    },
+
+    narmAttentionForward(q, k, w, mask, d: NarmAttentionDims) {
+      const alpha = f32(d.B * d.T * d.L);
+      run('narmAttentionForward', q, k, w, mask, out(alpha), d.B, d.T, d.L, d.H);
+      return alpha;
+    },
+    narmAttentionBackward(q, k, w, mask, dAlpha, d: NarmAttentionDims) {
+      const r = { dq: f32(q.length), dk: f32(k.length), dw: f32(w.length) };
+      run('narmAttentionBackward', q, k, w, mask, dAlpha, out(r.dq), out(r.dk), out(r.dw), d.B, d.T, d.L, d.H);
       return r;
     },
 

@@ -18,7 +18,7 @@
  * are quoted below as "F4.x"). Shapes are row-major; (B,H,L,dh) means index ((b*H+h)*L+l)*dh+d.
  */
 import type {
-  AdamOptions, AttentionDims, Backend, F32, GemmOptions, GruDims, I32, RngKey,
+  AdamOptions, AttentionDims, Backend, F32, GemmOptions, GruDims, I32, NarmAttentionDims, RngKey,
 } from './backend.js';
 import { f32Exp } from '../engine/f32math.js';
 import { checkKey, gammaParams, logGammaAt, normalAt, uniformAt } from '../engine/philox.js';
@@ -436,6 +436,67 @@ function gruBackward(
     dBIh: Float32Array.from(dBIh),
     dBHh: Float32Array.from(dBHh),
   };
+}
+
+// ============================================================================================
+// NARM attention (Li et al. 2017, Eq. 7–8): query row t of T is position p = L − T + t,
+//   alpha[b,t,j] = mask[b,j] · [j ≤ p] · Σ_d w_d σ(q[b,t,d] + k[b,j,d])
+// backward with g = dAlpha[b,t,j], s_d = σ(q_d + k_d), over the allowed pairs only:
+//   dw_d += g s_d,   dq[b,t,d] += g w_d s_d (1 − s_d),   dk[b,j,d] += the same
+// ============================================================================================
+
+function checkNarmAttention(op: string, q: F32, k: F32, w: F32, mask: I32, d: NarmAttentionDims): void {
+  const { B, T, L, H } = d;
+  for (const [name, v] of [['B', B], ['T', T], ['L', L], ['H', H]] as const) checkDim(op, name, v);
+  if (T > L) throw new RangeError(`${op}: T = ${T} query rows exceed L = ${L} positions`);
+  checkLength(op, 'q', q, B * T * H, `(B,T,H) = (${B},${T},${H})`);
+  checkLength(op, 'k', k, B * L * H, `(B,L,H) = (${B},${L},${H})`);
+  checkLength(op, 'w', w, H, `(H) = (${H})`);
+  checkLength(op, 'mask', mask, B * L, `(B,L) = (${B},${L})`);
+  checkMask(op, 'mask', mask);
+}
+
+function narmAttentionForward(q: F32, k: F32, w: F32, mask: I32, d: NarmAttentionDims): F32 {
+  checkNarmAttention('narmAttentionForward', q, k, w, mask, d);
+  const { B, T, L, H } = d;
+  const alpha = new Float32Array(B * T * L);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const p = L - T + t;
+      for (let j = 0; j <= p; j++) {
+        if (mask[b * L + j] === 0) continue;
+        let s = 0;
+        for (let h = 0; h < H; h++) s += w[h]! * sigmoid(q[(b * T + t) * H + h]! + k[(b * L + j) * H + h]!);
+        alpha[(b * T + t) * L + j] = s;
+      }
+    }
+  }
+  return alpha;
+}
+
+function narmAttentionBackward(q: F32, k: F32, w: F32, mask: I32, dAlpha: F32, d: NarmAttentionDims): { dq: F32; dk: F32; dw: F32 } {
+  const op = 'narmAttentionBackward';
+  checkNarmAttention(op, q, k, w, mask, d);
+  const { B, T, L, H } = d;
+  checkLength(op, 'dAlpha', dAlpha, B * T * L, `(B,T,L) = (${B},${T},${L})`);
+  const dq = new Float64Array(B * T * H), dk = new Float64Array(B * L * H), dw = new Float64Array(H);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const p = L - T + t;
+      for (let j = 0; j <= p; j++) {
+        const g = dAlpha[(b * T + t) * L + j]!;
+        if (mask[b * L + j] === 0) continue;
+        for (let h = 0; h < H; h++) {
+          const qi = (b * T + t) * H + h, ki = (b * L + j) * H + h;
+          const s = sigmoid(q[qi]! + k[ki]!);
+          dw[h]! += g * s;
+          dq[qi]! += g * w[h]! * s * (1 - s);
+          dk[ki]! += g * w[h]! * s * (1 - s);
+        }
+      }
+    }
+  }
+  return { dq: Float32Array.from(dq), dk: Float32Array.from(dk), dw: Float32Array.from(dw) };
 }
 
 // ============================================================================================
@@ -989,6 +1050,8 @@ export const referenceBackend: Backend = {
   attentionBackward,
   gruForward,
   gruBackward,
+  narmAttentionForward,
+  narmAttentionBackward,
   projCeForward,
   projCeBackward,
   crossEntropyForward,

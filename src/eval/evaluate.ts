@@ -149,7 +149,7 @@ export function inEvalMode<T>(model: SequentialRecommender, fn: () => T): T {
 export function scoreNext(model: SequentialRecommender, inputs: Int32Array, B: number, L: number): Float32Array {
   const ids = new Tensor(inputs, [B, L]);
   const mask = new Tensor(Int32Array.from(inputs, (v) => (v !== 0 ? 1 : 0)), [B, L]);
-  const hidden = model.encode(model.embed(ids), mask);
+  const hidden = model.encode(model.embed(ids), mask, { lastOnly: true });
   if (hidden.rank !== 3 || hidden.shape[0] !== B) {
     throw new Error(`evaluate: ${model.modelName}.encode gave hidden (${hidden.shape.join(',')}) for ${B} rows; expected (${B},L',D)`);
   }

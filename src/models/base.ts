@@ -9,7 +9,7 @@
  */
 import { type Generator, Tensor, linear, slice, uniform } from '../engine/index.js';
 import { Module, Parameter, initGen } from '../nn/index.js';
-import type { ModelName, SequentialRecommender, TargetKind } from './types.js';
+import type { EncodeOptions, ModelName, SequentialRecommender, TargetKind } from './types.js';
 
 const fmt = (s: readonly number[]): string => `(${s.join(',')})`;
 
@@ -85,7 +85,7 @@ export abstract class RecommenderBase extends Module implements SequentialRecomm
   }
 
   abstract embed(items: Tensor): Tensor;
-  abstract encode(z: Tensor, mask: Tensor): Tensor;
+  abstract encode(z: Tensor, mask: Tensor, o?: EncodeOptions): Tensor;
   abstract outputTable(): Tensor;
 
   /** no output bias unless a model has one (BERT4Rec) */

@@ -24,7 +24,7 @@ import { Sasrec, type SasrecOptions, SASREC_DEFAULTS } from './sasrec.js';
 import type { RecommenderBase } from './base.js';
 import type { ModelName } from './types.js';
 
-export type { ModelName, SequentialRecommender, TargetKind } from './types.js';
+export type { EncodeOptions, ModelName, SequentialRecommender, TargetKind } from './types.js';
 export type { CommonModelOptions } from './base.js';
 export { RecommenderBase, paddingMask } from './base.js';
 export { sequenceLosses } from './loss.js';

@@ -9,7 +9,7 @@
  *   for every position t (the prefix ending at t):
  *   c_g(t)   = h_t                                            global encoder: the prefix's last state
  *   α_tj     = m_j · [j ≤ t] · vᵀ σ(A1 h_t + A2 h_j)           local encoder, Eq. 7–8 of the paper
- *   c_l(t)   = Σ_j α_tj h_j                                   (narm-attention.ts)
+ *   c_l(t)   = Σ_j α_tj h_j                                   (the engine's narmAttention op)
  *   c(t)     = dropout_out([c_g(t) ; c_l(t)])  (B,L,2H)
  *   hidden_t = B c(t)  (B,L,D)                                B: the bilinear decoder's (D × 2H) matrix
  *   scores   = hidden_t · item_embᵀ = item_embᵀ B c(t)         = the paper's emb_iᵀ B c_t
@@ -19,7 +19,8 @@
  * if that prefix were the whole (left-padded) input: the last position is the sequence's own
  * representation (evaluation reads it), and a 'next'-style batch trains every prefix at once
  * (src/train/batches.ts). test/models/05-narm-prefixes.test.ts checks this against NARM run on
- * each prefix separately.
+ * each prefix separately. With `lastOnly` (a 'last' batch, evaluation) only t = L is computed:
+ * the attention then has one query per row instead of L, and the output is (B,1,D).
  *
  * The bilinear decoder is split at B c so the model fits the interface (hidden scored against the
  * item table, and the fused projection cross-entropy applies unchanged).
@@ -35,13 +36,13 @@
  *  - no biases in A1, A2, v, B (the paper's equations have none; Yue et al. neither);
  *  - init: item table Glorot-uniform, GRU and linear layers PyTorch's defaults.
  */
-import { type Generator, type Tensor, concat, embedding, matmul } from '../engine/index.js';
+import { type Generator, type Tensor, concat, embedding, matmul, narmAttention } from '../engine/index.js';
 import { Dropout, Linear, type Parameter } from '../nn/index.js';
 import {
   type CommonModelOptions, RecommenderBase, checkKnownOptions, positiveInt, probability, xavierUniformParam,
 } from './base.js';
 import { MaskedGru } from './masked-gru.js';
-import { narmCausalAttention } from './narm-attention.js';
+import type { EncodeOptions } from './types.js';
 
 export interface NarmOptions extends CommonModelOptions {
   /** GRU hidden width H (default 2·hiddenSize) */
@@ -110,13 +111,18 @@ export class Narm extends RecommenderBase {
     return embedding(this.item_emb, items);
   }
 
-  /** f_m: z (B,L,D), mask (B,L) → hidden (B,L,D): position t is the representation of the prefix ending at t */
-  encode(z: Tensor, mask: Tensor): Tensor {
+  /**
+   * f_m: z (B,L,D), mask (B,L) → hidden (B,L,D): position t is the representation of the prefix
+   * ending at t; with `lastOnly`, (B,1,D): the whole sequence's only.
+   */
+  encode(z: Tensor, mask: Tensor, o: EncodeOptions = {}): Tensor {
     this.checkEncode(z, mask);
-    const states = this.gru.forward(this.embDrop.forward(z), mask);            // (B,L,H) = c_g per prefix
-    const alpha = narmCausalAttention(this.a_global.forward(states), this.a_local.forward(states), this.v.weight, mask); // (B,L,L)
-    const local = matmul(alpha, states);                                        // (B,L,H) = c_l per prefix
-    const c = this.outDrop.forward(concat([states, local], 2));                 // (B,L,2H)
+    const L = z.shape[1]!;
+    const states = this.gru.forward(this.embDrop.forward(z), mask);            // (B,L,H)
+    const global = o.lastOnly ? states.slice(1, L - 1, L) : states;            // (B,T,H) = c_g of the prefixes computed
+    const alpha = narmAttention(this.a_global.forward(global), this.a_local.forward(states), this.v.weight, mask); // (B,T,L)
+    const local = matmul(alpha, states);                                        // (B,T,H) = c_l
+    const c = this.outDrop.forward(concat([global, local], 2));                 // (B,T,2H)
     return this.b.forward(c);
   }
 

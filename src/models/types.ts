@@ -17,6 +17,15 @@ export type ModelName = 'sasrec' | 'bert4rec' | 'narm' | 'gru4rec';
  */
 export type TargetKind = 'next' | 'cloze' | 'last';
 
+/** Hints to encode from its caller. */
+export interface EncodeOptions {
+  /**
+   * the caller reads the last position only (a 'last' batch, evaluation): a model may then
+   * return L' = 1 and skip the other positions' work (NARM does); others ignore it
+   */
+  lastOnly?: boolean;
+}
+
 export interface SequentialRecommender extends Module {
   readonly modelName: ModelName;
   /** real items are 1..numItems; 0 is padding */
@@ -34,8 +43,9 @@ export interface SequentialRecommender extends Module {
    * f_m: z (B,L,D) and mask (B,L) i32 (1 = real position) → hidden (B,L',D): L' = L, one hidden
    * state per position (for 'last' models: the state of the prefix ending there). A 'last' model
    * may also give L' = 1 (the whole input's state only); it can then learn from 'last' batches only.
+   * With `o.lastOnly` any model may give L' = 1.
    */
-  encode(z: Tensor, mask: Tensor): Tensor;
+  encode(z: Tensor, mask: Tensor, o?: EncodeOptions): Tensor;
   /** the (vocabSize, D) table that hidden states are scored against */
   outputTable(): Tensor;
   /** an optional per-item output bias (vocabSize) added to the scores (src/models/output.ts) */

@@ -135,7 +135,7 @@ export function sequenceForward(model: SequentialRecommender, batch: SequenceBat
   const P = positionsPerRow(batch);
   const { B } = batch;
   const z = opts.z ?? model.embed(inputTensor(batch));
-  const hidden = lastPositionFor(batch, model.encode(z, inputMask(batch)));
+  const hidden = lastPositionFor(batch, model.encode(z, inputMask(batch), { lastOnly: batch.kind === 'last' }));
   if (hidden.rank !== 3 || hidden.shape[0] !== B || hidden.shape[1] !== P) {
     throw new Error(`sequenceLosses: ${model.modelName}.encode gave hidden ${fmt(hidden.shape)} for a '${batch.kind}' batch of ${B} rows; expected (${B},${P},D)`);
   }

@@ -1,6 +1,6 @@
 /**
  * Native fused kernels (native/bind_fused.cc + native/cpu/{cross_entropy,attention,gru,neighbours,
- * dirichlet}.cc) against the reference backend on odd sizes, the golden fixtures of these ops,
+ * dirichlet,narm_attention}.cc) against the reference backend on odd sizes, the golden fixtures of these ops,
  * thread-count determinism, and bad-input handling of the addon entry points.
  *
  * Tolerances (the native kernels sum in f32 — GEMM tiles, vector exp lanes — where the reference
@@ -891,5 +891,101 @@ describe('6. SIMD levels', () => {
     expectNear(vec.loss, sc.loss, 'ce loss scalar vs vector');
     expect(vec.ind).toEqual(sc.ind);
     expect(vec.dir).toEqual(sc.dir);  // the sampler is bit-identical at every SIMD level
+  });
+});
+
+describe('7. NARM attention', () => {
+  /** left-padded rows: row b has its first (b·3) mod L positions padded */
+  function narmInputs(B: number, T: number, L: number, H: number, seed: number) {
+    const mask = Int32Array.from({ length: B * L }, (_, i) => ((i % L) >= ((Math.floor(i / L) * 3) % L) ? 1 : 0));
+    return {
+      d: { B, T, L, H }, mask,
+      q: randn(B * T * H, seed, 1.5), k: randn(B * L * H, seed + 1, 1.5), w: randn(H, seed + 2), up: randn(B * T * L, seed + 3),
+    };
+  }
+  const SHAPES = [[1, 1, 1, 1], [3, 7, 7, 19], [2, 1, 9, 33], [4, 3, 8, 16], [5, 50, 50, 128], [9, 1, 50, 128]] as const;
+
+  it('7.1 forward and backward vs reference: every prefix, the last position, T < L, vector tails', () => {
+    let seed = 100;
+    for (const [B, T, L, H] of SHAPES) {
+      const x = narmInputs(B, T, L, H, (seed += 10));
+      const label = `narm ${B},${T},${L},${H}`;
+      expectNear(cpu.narmAttentionForward(x.q, x.k, x.w, x.mask, x.d), ref.narmAttentionForward(x.q, x.k, x.w, x.mask, x.d), label);
+      const got = cpu.narmAttentionBackward(x.q, x.k, x.w, x.mask, x.up, x.d);
+      const want = ref.narmAttentionBackward(x.q, x.k, x.w, x.mask, x.up, x.d);
+      expectGrad(got.dq, want.dq, `${label} dq`);
+      expectGrad(got.dk, want.dk, `${label} dk`);
+      expectGrad(got.dw, want.dw, `${label} dw`);
+    }
+  });
+
+  it('7.2 saturated sigmoids stay finite and exact at the limits; NaN propagates', () => {
+    const d = { B: 1, T: 1, L: 2, H: 17 };
+    const q = new Float32Array(17).fill(60), k = Float32Array.from({ length: 34 }, (_, i) => (i < 17 ? -200 : 200));
+    const w = new Float32Array(17).fill(1), mask = Int32Array.from([1, 1]);
+    expect(Array.from(cpu.narmAttentionForward(q, k, w, mask, d))).toEqual(Array.from(ref.narmAttentionForward(q, k, w, mask, d)));
+    const g = cpu.narmAttentionBackward(q, k, w, mask, Float32Array.from([1, 1]), d);
+    for (const v of [...g.dq, ...g.dk, ...g.dw]) expect(Number.isFinite(v)).toBe(true);
+    q[3] = NaN;
+    expect(Number.isNaN(cpu.narmAttentionForward(q, k, w, mask, d)[0])).toBe(true);
+  });
+
+  it('7.3 identical results for 1 and 2 threads', () => {
+    const x = narmInputs(37, 20, 20, 40, 7);
+    const [a, b] = withThreads(() => {
+      const g = cpu.narmAttentionBackward(x.q, x.k, x.w, x.mask, x.up, x.d);
+      return { alpha: cpu.narmAttentionForward(x.q, x.k, x.w, x.mask, x.d), dq: g.dq, dk: g.dk, dw: g.dw };
+    });
+    expectAllBitEqual(a, b, 'narm attention');
+  });
+
+  it('7.4 the scalar and AVX2 paths agree with the default vector code', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const addonPath = fileURLToPath(new URL('../../build/Release/seqfair_cpu.node', import.meta.url));
+    const script = `
+      const a = require(${JSON.stringify(addonPath)});
+      const gen = (n, s) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + s) * 2);
+      const B = 3, T = 11, L = 11, H = 37;
+      const q = gen(B * T * H, 1), k = gen(B * L * H, 2), w = gen(H, 3), up = gen(B * T * L, 4);
+      const mask = Int32Array.from({ length: B * L }, (_, i) => (i % L) >= 2 * (i / L | 0) ? 1 : 0);
+      const alpha = new Float32Array(B * T * L), dq = new Float32Array(q.length), dk = new Float32Array(k.length), dw = new Float32Array(H);
+      a.narmAttentionForward(q, k, w, mask, alpha, B, T, L, H);
+      a.narmAttentionBackward(q, k, w, mask, up, dq, dk, dw, B, T, L, H);
+      process.stdout.write(JSON.stringify({ simd: a.info().simd, alpha: [...alpha], dq: [...dq], dk: [...dk], dw: [...dw] }));
+    `;
+    const run = (simd: string | undefined) => {
+      const env = { ...process.env };
+      if (simd) env.SEQFAIR_SIMD = simd;
+      else delete env.SEQFAIR_SIMD;
+      const r = spawnSync(process.execPath, ['-e', script], { env, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as Record<string, number[]> & { simd: string };
+    };
+    const vec = run(undefined);
+    for (const level of ['scalar', 'avx2']) {
+      const other = run(level);
+      expect(other.simd).toBe(level);
+      for (const key of ['alpha', 'dq', 'dk', 'dw']) expectNear(other[key]!, vec[key]!, `${key} ${level} vs ${vec.simd}`);
+    }
+  });
+
+  it('7.5 bad inputs throw and leave the process alive', () => {
+    const z = (n: number) => new Float32Array(n);
+    const ones = (n: number) => new Int32Array(n).fill(1);
+    expectThrows(() => addon.narmAttentionForward(z(3), z(6), z(2), ones(3), z(6), 1, 2, 3, 2), RangeError,
+      /narmAttentionForward: q must be a Float32Array of length 4, got length 3/);
+    expectThrows(() => addon.narmAttentionForward(z(4), z(5), z(2), ones(3), z(6), 1, 2, 3, 2), RangeError,
+      /narmAttentionForward: k must be a Float32Array of length 6, got length 5/);
+    expectThrows(() => addon.narmAttentionForward(z(4), z(6), z(2), Int32Array.from([1, 3, 1]), z(6), 1, 2, 3, 2), RangeError,
+      /narmAttentionForward: mask\[1\] = 3 must be 0 or 1/);
+    expectThrows(() => addon.narmAttentionForward(z(8), z(6), z(2), ones(3), z(12), 1, 4, 3, 2), RangeError,
+      /T = 4 query rows exceed L = 3/);
+    const buf = z(8);
+    expectThrows(() => addon.narmAttentionForward(buf.subarray(0, 4), z(6), z(2), ones(3), buf.subarray(2, 8), 1, 2, 3, 2), RangeError,
+      /alpha must not overlap/);
+    expectThrows(() => addon.narmAttentionBackward(z(4), z(6), z(2), ones(3), z(5), z(4), z(6), z(2), 1, 2, 3, 2), RangeError,
+      /narmAttentionBackward: dAlpha must be a Float32Array of length 6/);
+    expectThrows(() => addon.narmAttentionBackward(z(4), z(6), z(2), ones(3), z(6), z(4), z(6), z(2), 1, 2, 3), TypeError,
+      /expected 12 arguments/);
   });
 });

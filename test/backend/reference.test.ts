@@ -477,6 +477,33 @@ describe('2. finite-difference gradients', () => {
     const dTable = R.neighbourMixBackward(upOut, ids, w, R_, K, V, D);
     fdCheck('neighbourMix', { table }, () => dot(R.neighbourMix(table, ids, w, R_, K, V, D), upOut), { table: dTable });
   });
+  it('narmAttention: every prefix (T = L), the last position only (T = 1) and T = 2 < L; padded keys skipped', () => {
+    const [B, L, H] = [2, 4, 3];
+    const mask = Int32Array.from([0, 1, 1, 1, 1, 1, 0, 1]);
+    const k = randn(B * L * H, 80);
+    const w = randn(H, 81);
+    for (const T of [L, 1, 2]) {
+      const d = { B, T, L, H };
+      const q = randn(B * T * H, 82 + T);
+      const up = randn(B * T * L, 90 + T);
+      const alpha = R.narmAttentionForward(q, k, w, mask, d);
+      // one entry by hand: b = 1, last query row (position L − 1), key j = 1
+      const sig = (x: number): number => 1 / (1 + Math.exp(-x));
+      let want = 0;
+      for (let h = 0; h < H; h++) want += w[h]! * sig(q[(1 * T + T - 1) * H + h]! + k[(1 * L + 1) * H + h]!);
+      expect(alpha[(1 * T + T - 1) * L + 1]).toBeCloseTo(want, 6);
+      for (let b = 0; b < B; b++) {
+        for (let t = 0; t < T; t++) {
+          for (let j = 0; j < L; j++) {
+            // keys after the query's position, and padded keys, weigh exactly 0
+            if (j > L - T + t || mask[b * L + j] === 0) expect(alpha[(b * T + t) * L + j], `T=${T} b=${b} t=${t} j=${j}`).toBe(0);
+          }
+        }
+      }
+      const g = R.narmAttentionBackward(q, k, w, mask, up, d);
+      fdCheck(`narmAttention T=${T}`, { q, k, w }, () => dot(R.narmAttentionForward(q, k, w, mask, d), up), { q: g.dq, k: g.dk, w: g.dw });
+    }
+  });
 });
 
 // ---- 3. randomness --------------------------------------------------------------------------
@@ -692,6 +719,11 @@ describe('5. bad inputs throw RangeErrors naming the method', () => {
     expect(() => R.neighbourMix(z(5), Int32Array.from([0]), z(1), 1, 1, 2, 3)).toThrow(/neighbourMix: table must hold 6/);
     expect(() => R.dirichlet(Int32Array.from([1]), 2, 3, 1, { seed: 1, stream: 0, offset: 0 })).toThrow(/dirichlet: counts must hold 2/);
     expect(() => R.twoHop(Int32Array.from([1, 0, 0]), 2, 1)).toThrow(/twoHop: indices must hold 2/);
+    const nd = { B: 1, T: 2, L: 3, H: 2 };
+    expect(() => R.narmAttentionForward(z(4), z(5), z(2), Int32Array.from([1, 1, 1]), nd)).toThrow(/narmAttentionForward: k must hold 6 values/);
+    expect(() => R.narmAttentionForward(z(4), z(6), z(2), Int32Array.from([1, 2, 1]), nd)).toThrow(/narmAttentionForward: mask\[1\] = 2 must be 0 or 1/);
+    expect(() => R.narmAttentionForward(z(8), z(6), z(2), Int32Array.from([1, 1, 1]), { ...nd, T: 4 })).toThrow(/T = 4 query rows exceed L = 3/);
+    expect(() => R.narmAttentionBackward(z(4), z(6), z(2), Int32Array.from([1, 1, 1]), z(5), nd)).toThrow(/narmAttentionBackward: dAlpha must hold 6/);
   });
 
   it('out-of-range ids, targets, counts and parameters', () => {

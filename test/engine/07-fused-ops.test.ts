@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   Generator, Streams, Tensor, attention, cosineTopk, crossEntropy, dirichlet, dropout, embedding, gradNorm, gru,
-  layerNorm, matmul, neighbourMix, twoHop,
+  layerNorm, matmul, narmAttention, neighbourMix, twoHop,
   projectionCrossEntropy, softmax, sum, transpose,
 } from '../../src/engine/index.js';
 import { uniformAt } from '../../src/engine/philox.js';
@@ -394,6 +394,36 @@ describe('07.9 neighbourMix', () => {
     const ids2 = new Tensor(intArr(5 * 4, 72, -1, V), [5, 4]);
     expectGradcheck('neighbourMix random', ([t]) => neighbourMix(t!, ids2, new Tensor(uniformArr(20, 73), [5, 4])),
       [input(tv, [V, D])]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+describe('07.11 narmAttention', () => {
+  const B = 2, L = 4, H = 3;
+  const kv = uniformArr(B * L * H, 80, -2, 2), wv = uniformArr(H, 81);
+  const mask = i32t([0, 1, 1, 1, 1, 1, 1, 1], [B, L]); // row 0 left-padded
+
+  it('forward: α[b,t,j] = m_j [j ≤ L−T+t] Σ_d w_d σ(q_td + k_jd), for T = L and T = 1', () => {
+    for (const T of [L, 1]) {
+      const qv = uniformArr(B * T * H, 82 + T, -2, 2);
+      const y = f32(narmAttention(new Tensor(qv, [B, T, H]), new Tensor(kv, [B, L, H]), new Tensor(wv, [1, H]), mask));
+      const want = new Float64Array(B * T * L);
+      for (let b = 0; b < B; b++)
+        for (let t = 0; t < T; t++)
+          for (let j = 0; j <= L - T + t; j++) {
+            if (mask.i32()[b * L + j] === 0) continue;
+            for (let d = 0; d < H; d++) want[(b * T + t) * L + j] += wv[d]! * sigm(qv[(b * T + t) * H + d]! + kv[(b * L + j) * H + d]!);
+          }
+      expectClose(y, want, { rtol: 1e-5, atol: 1e-6 }, `narmAttention T=${T}`);
+    }
+  });
+
+  it('gradients of q, k and w (every prefix, and the last position only)', () => {
+    for (const T of [L, 1]) {
+      expectGradcheck(`narmAttention T=${T}`, ([q, k, w]) => narmAttention(q!, k!, w!, mask), [
+        input(uniformArr(B * T * H, 84 + T, -2, 2), [B, T, H]), input(kv, [B, L, H]), input(wv, [1, H]),
+      ]);
+    }
   });
 });
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   Generator, Tensor, add, attention, concat, cosineTopk, crossEntropy, dirichlet, div, dropout, embedding, exp, full,
-  gelu, gradNorm, gru, layerNorm, linear, maskedFill, matmul, max, mean, mul, neighbourMix, ones, permute,
+  gelu, gradNorm, gru, layerNorm, linear, maskedFill, matmul, max, mean, mul, narmAttention, neighbourMix, ones, permute,
   projectionCrossEntropy, rand, randn, reshape, slice, softmax, stack, sub, sum, tensor, transpose, twoHop, where, zeros,
 } from '../../src/engine/index.js';
 import { chi2Weights } from '../../src/fairness/chi2.js';
@@ -171,6 +171,10 @@ describe('09.4 fused ops', () => {
     expect(() => neighbourMix(f([6, 3]), i([0, 1], [1, 2]), f([2, 1])))
       .toThrow(/^neighbourMix: table \(6,3\), ids i32 \(1,2\), w \(2,1\); expected \(V,D\), i32 \(R,K\), \(R,K\)/);
     expect(() => gradNorm(f([2, 3]), mask1(2, 3))).toThrow(/^gradNorm: g must be \(B,L,D\), got \(2,3\)/);
+    expect(() => narmAttention(f([1, 4, 2]), f([1, 3, 2]), f([1, 2]), mask1(1, 3)))
+      .toThrow(/^narmAttention: q is \(1,4,2\) and k \(1,3,2\); expected \(B,T,H\) and \(B,L,H\) with T ≤ L/);
+    expect(() => narmAttention(f([1, 3, 2]), f([1, 3, 2]), f([1, 3]), mask1(1, 3))).toThrow(/^narmAttention: w is \(1,3\), expected 2 values/);
+    expect(() => narmAttention(f([1, 3, 2]), f([1, 3, 2]), f([1, 2]), mask1(1, 2))).toThrow(/^narmAttention: mask must be i32 \(1,3\)/);
     expect(() => gradNorm(f([2, 3, 4]), mask1(3, 2))).toThrow(/^gradNorm: mask must be i32 \(2,3\), got i32 \(3,2\)/);
     expect(() => cosineTopk(f([5, 3]), 5)).toThrow(/^cosineTopk: k must be in \[1, 4\] for 5 rows, got 5/);
     expect(() => cosineTopk(f([5, 3]), 2, i([0, 5]))).toThrow(/^cosineTopk: queries\[1\] = 5 is out of range \[0, 5\)/);

@@ -7,7 +7,9 @@
  *    5.2 over an epoch of sequences no longer than maxLen: the summed loss of every target and
  *        every parameter's gradient equal the per-prefix path's, on the reference and cpu backends;
  *    5.3 longer sequences: each target of a window row sees exactly train[window start : k], at
- *        least maxLen − ⌊maxLen/2⌋ + 1 items (all of them within a user's oldest block).
+ *        least maxLen − ⌊maxLen/2⌋ + 1 items (all of them within a user's oldest block);
+ *    5.4 encode with `lastOnly` (a 'last' batch, evaluation) equals the last position of the
+ *        all-prefix pass, and so do a 'last' batch's losses and gradients, on both backends.
  */
 import { describe, expect, it } from 'vitest';
 import { type Backend, referenceBackend, withBackend } from '../../src/backend/index.js';
@@ -16,7 +18,7 @@ import { type Narm, createModel, paddingMask } from '../../src/models/index.js';
 import { maskColumn } from '../../src/models/base.js';
 import { padSequences } from '../../src/data/batching.js';
 import { epochBatches } from '../../src/train/batches.js';
-import { sequenceLosses, targetCounts } from '../../src/train/losses.js';
+import { inputMask, inputTensor, sequenceLosses, targetCounts } from '../../src/train/losses.js';
 import { datasetFrom } from '../train/helpers.js';
 import { cpuOrNull, cpuSkipNote, expectNormClose } from './helpers.js';
 
@@ -154,4 +156,35 @@ describe('5.3 longer sequences: windows', () => {
     expect(seen.size).toBe(total);
     expect([...seen.values()].every((c) => c === 1)).toBe(true);
   }));
+});
+
+describe('5.4 lastOnly: the last position alone, values and gradients', () => {
+  const backends: [string, Backend | null][] = [['reference', referenceBackend], [`cpu${cpuSkipNote}`, cpuOrNull]];
+  for (const [name, be] of backends) {
+    it.skipIf(be === null)(`${name} backend`, () => withBackend(be!, () => {
+      const m = narm(short.numItems, 8).train(); // dropout 0
+      const D = m.hiddenSize;
+      for (const rows of epochBatches(short, 'last', opts('last'))) {
+        // the trainer's rows with their one target at the last position, as a 'last' batch
+        const batch = { ...rows, kind: 'last' as const, targets: Int32Array.from({ length: rows.B }, (_, b) => rows.targets[b * rows.L + rows.L - 1]!) };
+        expect(batch.targets.every((v) => v > 0)).toBe(true);
+        const z = m.embed(inputTensor(batch)), mask = inputMask(batch);
+        const full = m.encode(z, mask);
+        const last = m.encode(z, mask, { lastOnly: true });
+        expect(last.shape).toEqual([batch.B, 1, D]);
+        expectNormClose('last hidden', last.f32(), full.slice(1, batch.L - 1, batch.L).f32(), 1e-6);
+
+        m.zeroGrad();
+        const fast = sequenceLosses(m, batch); // the 'last' batch takes the lastOnly path
+        fast.sum().backward();
+        const fastGrads = new Map(m.namedParameters().map(([n, p]) => [n, p.grad!.f32().slice()]));
+        m.zeroGrad();
+        const hidden = m.encode(m.embed(inputTensor(batch)), mask).slice(1, batch.L - 1, batch.L).reshape([batch.B, D]);
+        const slow = projectionCrossEntropy(hidden, m.outputTable(), new Tensor(batch.targets.slice(0, batch.B), [batch.B]), { ignoreIndex: 0 });
+        slow.sum().backward();
+        expectNormClose('losses', fast.f32(), slow.f32(), 1e-6);
+        for (const [n, p] of m.namedParameters()) expectNormClose(`grad ${n}`, fastGrads.get(n)!, p.grad!.f32(), 1e-5, 1e-8);
+      }
+    }));
+  }
 });

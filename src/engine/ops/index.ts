@@ -12,3 +12,4 @@ export * from './gru.js';
 export * from './cross_entropy.js';
 export * from './embedding.js';
 export * from './neighbours.js';
+export * from './narm_attention.js';

@@ -396,6 +396,22 @@ export function defineParitySuite(t: ParityTarget): void {
       const g = cu().gruBackward(new Float32Array(0), randn(8, 1), randn(36, 2), randn(48, 3), f.out, f.cache, new Float32Array(0), d);
       expect(maxAbs(g.dh0) + maxAbs(g.dWIh) + maxAbs(g.dWHh) + maxAbs(g.dBIh)).toBe(0);
     });
+
+    it('7.3 NARM attention forward/backward: every prefix, the last position, T < L, padded keys', () => {
+      let seed = 1150;
+      const shapes: [number, number, number, number][] = small
+        ? [[1, 1, 1, 1], [3, 7, 7, 19], [2, 1, 9, 33], [2, 3, 8, 16]]
+        : [[1, 1, 1, 1], [3, 7, 7, 19], [2, 1, 9, 33], [33, 50, 50, 128], [64, 1, 50, 128], [2, 0, 4, 3]];
+      for (const [B, T, L, H] of shapes) {
+        const d = { B, T, L, H };
+        const mask = Int32Array.from({ length: B * L }, (_, i) => ((i % L) >= ((Math.floor(i / L) * 3) % L) ? 1 : 0));
+        const q = randn(B * T * H, seed++, 1.5), k = randn(B * L * H, seed++, 1.5), w = randn(H, seed++), up = randn(B * T * L, seed++);
+        const label = `narmAttention ${B},${T},${L},${H}`;
+        expectNear(cu().narmAttentionForward(q, k, w, mask, d), ref.narmAttentionForward(q, k, w, mask, d), label);
+        const got = cu().narmAttentionBackward(q, k, w, mask, up, d), want = ref.narmAttentionBackward(q, k, w, mask, up, d);
+        for (const key of ['dq', 'dk', 'dw'] as const) expectGrad(got[key], want[key], `${label} ${key}`, 2e-4);
+      }
+    });
   });
 
   describe(`${t.label}: 8. A-FSR neighbourhoods`, () => {
