@@ -128,4 +128,12 @@ inline RngKey key_arg(const Napi::CallbackInfo& info, size_t i, const char* fn) 
   return k;
 }
 
+// NARM attention (both addons): T query rows, the last T of L positions, so T <= L
+inline void check_narm_dims(Napi::Env env, const char* fn, int64_t T, int64_t L) {
+  if (T > L) {
+    throw_range(env, std::string(fn) + ": T = " + std::to_string(T) + " query rows exceed L = " + std::to_string(L) +
+                         " positions");
+  }
+}
+
 }  // namespace seqfair

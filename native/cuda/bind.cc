@@ -957,11 +957,6 @@ Napi::Value NeighbourMixBackward(const Napi::CallbackInfo& info) {
   });
 }
 
-// T (query rows) must not exceed L (keys): the queries are the last T positions
-void check_narm_dims(Napi::Env env, const char* fn, int64_t T, int64_t L) {
-  if (T > L) throw_range(env, std::string(fn) + ": T = " + S(T) + " query rows exceed L = " + S(L) + " positions");
-}
-
 // narmAttentionForward(q, k, w, mask, alpha, B, T, L, H)
 Napi::Value NarmAttentionForward(const Napi::CallbackInfo& info) {
   const char* fn = "narmAttentionForward";

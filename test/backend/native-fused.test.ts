@@ -13,6 +13,7 @@
  *     last f32 bit of the double normalisation); top-k similarities 1e-5 / 1e-6 (FORMAT.md);
  *   - setThreads(1) vs setThreads(2): bit-identical for every kernel.
  */
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -840,10 +841,18 @@ describe('5. Dirichlet, neighbour mix', () => {
 
 // ---- 6. vector code paths ----------------------------------------------------------------------
 
+/** Runs `script` (which prints one JSON object) in a child process at a SIMD level (undefined: the default). */
+function atSimdLevel(script: string, simd: string | undefined): Record<string, number[]> & { simd: string } {
+  const env = { ...process.env };
+  if (simd) env.SEQFAIR_SIMD = simd;
+  else delete env.SEQFAIR_SIMD;
+  const r = spawnSync(process.execPath, ['-e', script], { env, encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as Record<string, number[]> & { simd: string };
+}
+
 describe('6. SIMD levels', () => {
-  it('6.1 the scalar fallback (SEQFAIR_SIMD=scalar) agrees with the default vector code', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const { fileURLToPath } = await import('node:url');
+  it('6.1 the scalar fallback (SEQFAIR_SIMD=scalar) agrees with the default vector code', () => {
     const addonPath = fileURLToPath(new URL('../../build/Release/seqfair_cpu.node', import.meta.url));
     // the same kernels on the same formula-generated inputs, in a child process per SIMD level
     const script = `
@@ -871,15 +880,7 @@ describe('6. SIMD levels', () => {
       a.dirichlet(dirCounts, dirOut, 777, 13, 0.3, key);
       process.stdout.write(JSON.stringify({ simd: a.info().simd, out: [...out], dv: [...dv], dq: [...dq], go: [...go], loss: [...loss], ind: [...ind], dir: [...dirOut] }));
     `;
-    const run = (simd: string | undefined) => {
-      const env = { ...process.env };
-      if (simd) env.SEQFAIR_SIMD = simd;
-      else delete env.SEQFAIR_SIMD;
-      const r = spawnSync(process.execPath, ['-e', script], { env, encoding: 'utf8' });
-      expect(r.status, r.stderr).toBe(0);
-      return JSON.parse(r.stdout) as Record<string, number[]> & { simd: string };
-    };
-    const vec = run(undefined), sc = run('scalar');
+    const vec = atSimdLevel(script, undefined), sc = atSimdLevel(script, 'scalar');
     expect(sc.simd).toBe('scalar');
     for (let e = 0; e < vec.out.length; e++) {
       // a different dropout mask would move outputs by O(1), far beyond this tolerance
@@ -939,8 +940,7 @@ describe('7. NARM attention', () => {
     expectAllBitEqual(a, b, 'narm attention');
   });
 
-  it('7.4 the scalar and AVX2 paths agree with the default vector code', async () => {
-    const { spawnSync } = await import('node:child_process');
+  it('7.4 the scalar and AVX2 paths agree with the default vector code', () => {
     const addonPath = fileURLToPath(new URL('../../build/Release/seqfair_cpu.node', import.meta.url));
     const script = `
       const a = require(${JSON.stringify(addonPath)});
@@ -953,17 +953,9 @@ describe('7. NARM attention', () => {
       a.narmAttentionBackward(q, k, w, mask, up, dq, dk, dw, B, T, L, H);
       process.stdout.write(JSON.stringify({ simd: a.info().simd, alpha: [...alpha], dq: [...dq], dk: [...dk], dw: [...dw] }));
     `;
-    const run = (simd: string | undefined) => {
-      const env = { ...process.env };
-      if (simd) env.SEQFAIR_SIMD = simd;
-      else delete env.SEQFAIR_SIMD;
-      const r = spawnSync(process.execPath, ['-e', script], { env, encoding: 'utf8' });
-      expect(r.status, r.stderr).toBe(0);
-      return JSON.parse(r.stdout) as Record<string, number[]> & { simd: string };
-    };
-    const vec = run(undefined);
+    const vec = atSimdLevel(script, undefined);
     for (const level of ['scalar', 'avx2']) {
-      const other = run(level);
+      const other = atSimdLevel(script, level);
       expect(other.simd).toBe(level);
       for (const key of ['alpha', 'dq', 'dk', 'dw']) expectNear(other[key]!, vec[key]!, `${key} ${level} vs ${vec.simd}`);
     }
