@@ -3,7 +3,7 @@
  * "per-sample losses (B), never only a mean": DRO methods need every user's loss).
  *
  *   z = model.embed(inputs)            (B,L,D)   or a z the caller gives (A-FSR's smoothed z)
- *   hidden = model.encode(z, mask)     (B,L',D)  L' = L, or 1 for a 'last' batch (its last position)
+ *   hidden = model.encode(z, mask)     (B,L',D)  L' = L, or 1 for a 'last' batch (its last position; encode gets lastOnly)
  *   rows = hidden as (B·L', D), targets (B·L') with 0 = no target at that position
  *   loss of row r: ℓ_r (see the three kinds below)
  *   loss of sequence b = (1 / n_b) Σ_{r in row b, target_r ≠ 0} ℓ_r,   n_b = number of targets
