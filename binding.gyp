@@ -7,6 +7,7 @@
         "native/bind_core.cc",
         "native/bind_fused.cc",
         "native/cpu/parallel.cc",
+        "native/cpu/memory_policy.cc",
         "native/cpu/simd.cc",
         "native/cpu/gemm.cc",
         "native/cpu/rowwise.cc",

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include "check.h"
+#include "cpu/memory_policy.h"
 #include "cpu/parallel.h"
 #include "cpu/simd.h"
 
@@ -18,6 +19,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("threads", seqfair::num_threads());
   o.Set("simd", seqfair::simd_level_name());
+  o.Set("memory", seqfair::memory_policy());
   return o;
 }
 
@@ -28,6 +30,7 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  seqfair::apply_memory_policy();
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   seqfair::register_core(env, exports);

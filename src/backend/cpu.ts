@@ -9,7 +9,8 @@ import type {
 
 /** The functions the addon exports (see native/bind_core.cc and native/bind_fused.cc). */
 export interface CpuAddon {
-  info(): { threads: number; simd: string };
+  /** memory: 'kept' | 'default' | 'not glibc', the heap policy the addon set (native/cpu/memory_policy.cc) */
+  info(): { threads: number; simd: string; memory: string };
   setThreads(n: number): number;
   gemm(a: F32, b: F32, c: F32, batch: number, m: number, n: number, k: number,
     transA: boolean, transB: boolean, batchedA: boolean, batchedB: boolean, accumulate: boolean): void;

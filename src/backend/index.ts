@@ -59,11 +59,14 @@ export interface BackendInfo {
   simd: string;
   /** why a native backend is not in use, when it is not */
   note: string | null;
+  /** the C heap's policy for freed memory: 'kept' once the cpu addon has loaded (SEQFAIR_MALLOC=default: 'default') */
+  memory: string;
 }
 
 export function info(): BackendInfo {
   const b = getBackend();
-  return { backend: b.name, threads: b.threads, simd: b.simd, note: fallbackReason ?? cudaNote() };
+  const memory = b.name === 'cpu' ? loadCpuAddon().info().memory : 'default';
+  return { backend: b.name, threads: b.threads, simd: b.simd, note: fallbackReason ?? cudaNote(), memory };
 }
 
 /** Sets the cpu backend's worker threads (SEQFAIR_THREADS sets the initial count). */

@@ -29,6 +29,7 @@ export function buildProgram(): Command {
       if (opts.json) process.stdout.write(`${JSON.stringify(i)}\n`);
       else {
         process.stdout.write(`backend: ${i.backend}\nthreads: ${i.threads}\nsimd: ${i.simd}\n`);
+        process.stdout.write(`memory: ${i.memory === 'kept' ? 'freed heap memory kept for reuse (SEQFAIR_MALLOC=default: glibc\'s policy)' : i.memory}\n`);
         if (i.note) process.stdout.write(`note: ${i.note}\n`);
       }
     });
