@@ -8,7 +8,9 @@
  *   call had resident at its peak — JS arrays, the addon's buffers and per-thread tiles. The child runs with glibc's mmap
  *   threshold fixed at 128 KB (MALLOC_MMAP_THRESHOLD_): by default glibc raises it after a large
  *   block is freed and keeps later freed blocks resident, so a warmed-up process would show
- *   almost no growth whatever a call allocates.
+ *   almost no growth whatever a call allocates. For the same reason it runs with
+ *   SEQFAIR_MALLOC=default, so the addon does not switch the heap to keeping freed memory
+ *   (native/cpu/memory_policy.cc), as it does in every other process.
  * - tfjs peers: tfjs's own account, tf.profile's peakBytes (the most tensor bytes alive during
  *   the call) minus the bytes alive before it. The wasm heap never shrinks, so its RSS would not
  *   show a warmed-up call's use.
@@ -57,7 +59,7 @@ export function peakOfCall(call: () => void): number {
 function seqfairPeak(caseName: string, threads: number): Promise<Peak | string> {
   const here = dirname(fileURLToPath(import.meta.url));
   const child = join(here, 'peak-child.ts');
-  const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' };
+  const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', SEQFAIR_MALLOC: 'default' };
   return new Promise((done) => {
     execFile(process.execPath, ['--import', 'tsx', child, caseName, String(threads)], { env, encoding: 'utf8', cwd: dirname(here) }, (err, stdout) => {
       try {
