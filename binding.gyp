@@ -11,6 +11,7 @@
         "native/cpu/simd.cc",
         "native/cpu/gemm.cc",
         "native/cpu/rowwise.cc",
+        "native/cpu/binary.cc",
         "native/cpu/random.cc",
         "native/cpu/embedding.cc",
         "native/cpu/adam.cc",

@@ -1,5 +1,5 @@
 // N-API wrappers of the core kernels: argument checks and dispatch only (kernel bodies are in
-// cpu/gemm.cc, cpu/rowwise.cc, cpu/random.cc, cpu/embedding.cc, cpu/adam.cc). Every wrapper checks
+// cpu/gemm.cc, cpu/rowwise.cc, cpu/random.cc, cpu/embedding.cc, cpu/adam.cc, cpu/binary.cc). Every wrapper checks
 // the argument count, each typed array's type and exact length against the dimensions, integer
 // ranges, every index, and that outputs do not overlap the inputs they are computed from, before
 // any work; a bad call throws a JS TypeError/RangeError and never touches memory.
@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "cpu/adam.h"
+#include "cpu/binary.h"
 #include "cpu/embedding.h"
 #include "cpu/gemm.h"
 #include "cpu/random.h"
@@ -269,6 +270,22 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// binary(op, a, b, y, dims, stridesA, stridesB): y = a op b over a broadcast loop (seqfair/binary.h)
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  const char* fn = "binary";
+  expect_args(info, 7, fn);
+  const int32_t op = (int32_t)int_arg(info, 0, fn, "op", kBinaryAdd, kBinaryDiv);
+  const float* a = f32_arg(info, 1, fn, "a", -1);
+  const float* b = f32_arg(info, 2, fn, "b", -1);
+  float* y = f32_arg(info, 3, fn, "y", -1);
+  auto len = [&](size_t i) { return (int64_t)info[i].As<Napi::TypedArray>().ElementLength(); };
+  const BroadcastLoop l = broadcast_loop_arg(info, 4, fn, len(1), len(2), len(3));
+  no_overlap(info, fn, 3, "y", 1, "a");
+  no_overlap(info, fn, 3, "y", 2, "b");
+  run_kernel(info.Env(), fn, [&] { binary_broadcast(op, a, b, y, l); });
+  return info.Env().Undefined();
+}
+
 // geluForward(x, y)
 Napi::Value GeluForward(const Napi::CallbackInfo& info) {
   const char* fn = "geluForward";
@@ -366,6 +383,7 @@ void register_core(Napi::Env env, Napi::Object exports) {
   exports.Set("gradNorm", Napi::Function::New(env, GradNorm, "gradNorm"));
   exports.Set("layerNormForward", Napi::Function::New(env, LayerNormForward, "layerNormForward"));
   exports.Set("layerNormBackward", Napi::Function::New(env, LayerNormBackward, "layerNormBackward"));
+  exports.Set("binary", Napi::Function::New(env, Binary, "binary"));
   exports.Set("geluForward", Napi::Function::New(env, GeluForward, "geluForward"));
   exports.Set("geluBackward", Napi::Function::New(env, GeluBackward, "geluBackward"));
   exports.Set("softmaxForward", Napi::Function::New(env, SoftmaxForward, "softmaxForward"));

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "seqfair/binary.h"
 #include "seqfair/philox.h"
 
 namespace seqfair {
@@ -134,6 +135,57 @@ inline void check_narm_dims(Napi::Env env, const char* fn, int64_t T, int64_t L)
     throw_range(env, std::string(fn) + ": T = " + std::to_string(T) + " query rows exceed L = " + std::to_string(L) +
                          " positions");
   }
+}
+
+// The loop of a broadcast binary op (seqfair/binary.h) from three JS arrays of integers at
+// arguments i, i+1, i+2 (dims, strides of a, strides of b), checked against the arrays' lengths:
+// equal lengths ≤ kBinaryMaxRank, dims ≥ 1 with Π dims = ny, strides ≥ 0, the last axis's strides
+// 0 or 1, and every offset the loop reads inside a (na values) and b (nb values).
+inline BroadcastLoop broadcast_loop_arg(const Napi::CallbackInfo& info, size_t i, const char* fn, int64_t na,
+                                        int64_t nb, int64_t ny) {
+  Napi::Env env = info.Env();
+  const char* names[3] = {"dims", "stridesA", "stridesB"};
+  BroadcastLoop l;
+  int64_t* dst[3] = {l.dims, l.sa, l.sb};
+  uint32_t rank = 0;
+  for (int k = 0; k < 3; ++k) {
+    if (!info[i + k].IsArray()) throw_type(env, std::string(fn) + ": expected " + names[k] + " to be an array of integers");
+    Napi::Array arr = info[i + k].As<Napi::Array>();
+    if (k == 0) rank = arr.Length();
+    if (arr.Length() != rank) {
+      throw_range(env, std::string(fn) + ": " + names[k] + " has " + std::to_string(arr.Length()) + " entries, dims has " +
+                           std::to_string(rank));
+    }
+    if (rank > (uint32_t)kBinaryMaxRank) {
+      throw_range(env, std::string(fn) + ": at most " + std::to_string(kBinaryMaxRank) + " loop axes, got " + std::to_string(rank));
+    }
+    for (uint32_t d = 0; d < rank; ++d) {
+      Napi::Value v = arr.Get(d);
+      const double x = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+      const double lo = k == 0 ? 1 : 0;
+      if (!(x == std::floor(x)) || x < lo || x > 2147483647.0) {
+        throw_range(env, std::string(fn) + ": " + names[k] + "[" + std::to_string(d) + "] must be an integer >= " +
+                             std::to_string((int)lo));
+      }
+      dst[k][d] = (int64_t)x;
+    }
+  }
+  l.rank = (int32_t)rank;
+  int64_t n = 1, maxA = 0, maxB = 0;
+  for (int d = 0; d < l.rank; ++d) {
+    n *= l.dims[d];
+    if (n > ny) break;
+    maxA += (l.dims[d] - 1) * l.sa[d];
+    maxB += (l.dims[d] - 1) * l.sb[d];
+  }
+  if (n != ny) throw_range(env, std::string(fn) + ": the loop covers " + std::to_string(n) + " elements, y has " + std::to_string(ny));
+  if (l.rank > 0 && (l.sa[l.rank - 1] > 1 || l.sb[l.rank - 1] > 1)) {
+    throw_range(env, std::string(fn) + ": the last loop axis must have stride 0 or 1 in both operands");
+  }
+  if (maxA >= na || maxB >= nb) {
+    throw_range(env, std::string(fn) + ": the loop reads past the end of " + (maxA >= na ? "a" : "b"));
+  }
+  return l;
 }
 
 }  // namespace seqfair

@@ -339,6 +339,7 @@ Napi::Value Kernels(const Napi::CallbackInfo& info) {
       {"layerNormForward", {"sfk_layer_norm_forward"}},
       {"layerNormBackward", {"sfk_layer_norm_backward_dx", "sfk_layer_norm_backward_params",
                              "sfk_layer_norm_params_reduce"}},
+      {"binary", {"sfk_binary"}},
       {"geluForward", {"sfk_gelu_forward"}},
       {"geluBackward", {"sfk_gelu_backward"}},
       {"softmaxForward", {"sfk_softmax_forward"}},
@@ -512,6 +513,25 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
            {{0, "x"}, {1, "gamma"}, {2, "mean"}, {3, "rstd"}, {4, "dy"}, {5, "dx"}, {6, "dGamma"}, {7, "dBeta"}});
   return guarded(env, fn, [&]() -> Napi::Value {
     layer_norm_backward(x, gamma, mean, rstd, dy, dx, dgamma, dbeta, rows, D);
+    return env.Undefined();
+  });
+}
+
+// binary(op, a, b, y, dims, stridesA, stridesB)
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  const char* fn = "binary";
+  Napi::Env env = info.Env();
+  expect_args(info, 7, fn);
+  const int32_t op = (int32_t)int_arg(info, 0, fn, "op", kBinaryAdd, kBinaryDiv);
+  const int64_t na = buf_length(info, 1, fn, "a", DType::F32), nb = buf_length(info, 2, fn, "b", DType::F32);
+  const int64_t ny = buf_length(info, 3, fn, "y", DType::F32);
+  const float* a = f32b(info, 1, fn, "a", na);
+  const float* b = f32b(info, 2, fn, "b", nb);
+  float* y = f32b(info, 3, fn, "y", ny);
+  const BroadcastLoop l = broadcast_loop_arg(info, 4, fn, na, nb, ny);
+  distinct(info, fn, {{3, "y"}}, {{1, "a"}, {2, "b"}});
+  return guarded(env, fn, [&]() -> Napi::Value {
+    binary_broadcast(op, a, b, y, l);
     return env.Undefined();
   });
 }
@@ -1035,6 +1055,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"gradNorm", GradNorm},
       {"layerNormForward", LayerNormForward},
       {"layerNormBackward", LayerNormBackward},
+      {"binary", Binary},
       {"geluForward", GeluForward},
       {"geluBackward", GeluBackward},
       {"softmaxForward", SoftmaxForward},

@@ -8,6 +8,7 @@
 
 #include "cuda/runtime.h"
 #include "seqfair/adam.h"
+#include "seqfair/binary.h"
 #include "seqfair/philox.h"
 
 namespace seqfair {
@@ -48,6 +49,10 @@ void layer_norm_forward(const float* x, const float* gamma, const float* beta, f
                         int64_t rows, int64_t D, float eps);
 void layer_norm_backward(const float* x, const float* gamma, const float* mean, const float* rstd, const float* dy,
                          float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t D);
+// ---- binary.cu -------------------------------------------------------------------------------
+// y = a op b over a broadcast loop (seqfair/binary.h)
+void binary_broadcast(int32_t op, const float* a, const float* b, float* y, const BroadcastLoop& l);
+
 void gelu_forward(const float* x, float* y, int64_t n);
 void gelu_backward(const float* x, const float* dy, float* dx, int64_t n);
 void softmax_forward(const float* x, float* y, int64_t rows, int64_t C);

@@ -44,6 +44,10 @@ export interface GemmOptions {
   batchedB: boolean;
 }
 
+/** Element-wise binary ops of `binary` (the codes native/include/seqfair/binary.h uses). */
+export const ADD = 0, SUB = 1, MUL = 2, DIV = 3;
+export type BinaryOp = typeof ADD | typeof SUB | typeof MUL | typeof DIV;
+
 export interface AttentionDims {
   B: number;
   H: number;
@@ -191,6 +195,15 @@ export interface Backend {
   neighbourMix(table: F32, ids: I32, w: F32, R: number, K: number, V: number, D: number): F32;
   /** dTable (V,D) of neighbourMix (weights are constants), deterministic. */
   neighbourMixBackward(dOut: F32, ids: I32, w: F32, R: number, K: number, V: number, D: number): F32;
+
+  // ---- element-wise ----------------------------------------------------------------------
+  /**
+   * y = a op b over a broadcast loop nest (src/engine/shape.ts `collapse`): y is contiguous over
+   * loop axes of sizes dims, operand x is read at Σ_d idx_d·stridesX[d] (stride 0 = broadcast;
+   * the last axis's strides are 0 or 1). An empty loop is one element. Each element is computed
+   * in double and rounded once (the same bits as one f32 operation).
+   */
+  binary(op: BinaryOp, a: F32, b: F32, dims: readonly number[], stridesA: readonly number[], stridesB: readonly number[]): F32;
 
   // ---- row-wise ops -----------------------------------------------------------------------
   /** LayerNorm over the last dim D of `rows` rows (biased variance, two-pass), FORMAT.md 4.2. */

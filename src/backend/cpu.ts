@@ -48,6 +48,7 @@ export interface CpuAddon {
     eps: number): void;
   layerNormBackward(x: F32, gamma: F32, mean: F32, rstd: F32, dy: F32, dx: F32, dGamma: F32, dBeta: F32,
     rows: number, D: number): void;
+  binary(op: number, a: F32, b: F32, y: F32, dims: readonly number[], stridesA: readonly number[], stridesB: readonly number[]): void;
   geluForward(x: F32, y: F32): void;
   geluBackward(x: F32, dy: F32, dx: F32): void;
   softmaxForward(x: F32, y: F32, rows: number, C: number): void;
@@ -182,6 +183,13 @@ export function makeCpuBackend(addon: CpuAddon): Backend {
       const dx = f32(rows * D), dGamma = f32(D), dBeta = f32(D);
       addon.layerNormBackward(x, gamma, mean, rstd, dy, dx, dGamma, dBeta, rows, D);
       return { dx, dGamma, dBeta };
+    },
+    binary(op, a, b, dims, stridesA, stridesB) {
+      let n = 1;
+      for (const d of dims) n *= d;
+      const y = f32(n);
+      addon.binary(op, a, b, y, dims, stridesA, stridesB);
+      return y;
     },
     geluForward(x) { const y = f32(x.length); addon.geluForward(x, y); return y; },
     geluBackward(x, dy) { const dx = f32(x.length); addon.geluBackward(x, dy, dx); return dx; },

@@ -230,7 +230,7 @@ const out = (a: Host): Out => new Out(a, false);
 /** read-write output (updated in place: gemm accumulate, adamStep) */
 const inout = (a: Host): Out => new Out(a, true);
 
-type Arg = Host | Out | number | boolean | string | null | RngKey;
+type Arg = Host | Out | number | boolean | string | null | RngKey | number[];
 
 const f32 = (n: number): F32 => new Float32Array(n);
 const i32 = (n: number): I32 => new Int32Array(n);
@@ -383,6 +383,13 @@ export function makeCudaBackend(addon: CudaAddon): Backend & { device: CudaDevic
       const dx = f32(rows * D), dGamma = f32(D), dBeta = f32(D);
       run('layerNormBackward', x, gamma, mean, rstd, dy, out(dx), out(dGamma), out(dBeta), rows, D);
       return { dx, dGamma, dBeta };
+    },
+    binary(op, a, b, dims, stridesA, stridesB) {
+      let n = 1;
+      for (const d of dims) n *= d;
+      const y = f32(n);
+      run('binary', op, a, b, out(y), [...dims], [...stridesA], [...stridesB]);
+      return y;
     },
     geluForward(x) { const y = f32(x.length); run('geluForward', x, out(y)); return y; },
     geluBackward(x, dy) { const dx = f32(x.length); run('geluBackward', x, dy, out(dx)); return dx; },

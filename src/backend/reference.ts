@@ -17,8 +17,9 @@
  * The exact math of most kernels is written in ../shared/golden/FORMAT.md (section numbers
  * are quoted below as "F4.x"). Shapes are row-major; (B,H,L,dh) means index ((b*H+h)*L+l)*dh+d.
  */
-import type {
-  AdamOptions, AttentionDims, Backend, F32, GemmOptions, GruDims, I32, NarmAttentionDims, RngKey,
+import {
+  ADD, type AdamOptions, type AttentionDims, type Backend, type BinaryOp, DIV, type F32, type GemmOptions, type GruDims,
+  type I32, MUL, type NarmAttentionDims, type RngKey, SUB,
 } from './backend.js';
 import { f32Exp } from '../engine/f32math.js';
 import { checkKey, gammaParams, logGammaAt, normalAt, uniformAt } from '../engine/philox.js';
@@ -860,6 +861,94 @@ function neighbourMixBackward(dOut: F32, ids: I32, w: F32, R: number, K: number,
 }
 
 // ============================================================================================
+// Element-wise binary ops over a broadcast loop nest (backend.ts `binary`)
+// ============================================================================================
+
+function binaryOf(op: BinaryOp, x: number, z: number): number {
+  switch (op) {
+    case ADD: return x + z;
+    case SUB: return x - z;
+    case MUL: return x * z;
+    case DIV: return x / z;
+  }
+}
+
+/**
+ * y[yo + k] = a[ao + k·sa] op b[bo + k·sb] for k < n, with sa, sb ∈ {0, 1}. One loop per
+ * (op, stride pattern), so that each stays monomorphic: this runs every element-wise op of the
+ * engine when the reference backend is in use, so it is written for speed as well as clarity.
+ */
+function binaryRow(op: BinaryOp, a: F32, ao: number, sa: number, b: F32, bo: number, sb: number, y: F32, yo: number, n: number): void {
+  if (sa === 1 && sb === 1) {
+    const d = ao - yo, e = bo - yo, end = yo + n;
+    switch (op) {
+      case ADD: for (let i = yo; i < end; i++) y[i] = a[i + d]! + b[i + e]!; break;
+      case SUB: for (let i = yo; i < end; i++) y[i] = a[i + d]! - b[i + e]!; break;
+      case MUL: for (let i = yo; i < end; i++) y[i] = a[i + d]! * b[i + e]!; break;
+      case DIV: for (let i = yo; i < end; i++) y[i] = a[i + d]! / b[i + e]!; break;
+    }
+  } else if (sa === 1) {
+    const v = b[bo]!, d = ao - yo, end = yo + n;
+    switch (op) {
+      case ADD: for (let i = yo; i < end; i++) y[i] = a[i + d]! + v; break;
+      case SUB: for (let i = yo; i < end; i++) y[i] = a[i + d]! - v; break;
+      case MUL: for (let i = yo; i < end; i++) y[i] = a[i + d]! * v; break;
+      case DIV: for (let i = yo; i < end; i++) y[i] = a[i + d]! / v; break;
+    }
+  } else if (sb === 1) {
+    const v = a[ao]!, e = bo - yo, end = yo + n;
+    switch (op) {
+      case ADD: for (let i = yo; i < end; i++) y[i] = v + b[i + e]!; break;
+      case SUB: for (let i = yo; i < end; i++) y[i] = v - b[i + e]!; break;
+      case MUL: for (let i = yo; i < end; i++) y[i] = v * b[i + e]!; break;
+      case DIV: for (let i = yo; i < end; i++) y[i] = v / b[i + e]!; break;
+    }
+  } else {
+    y.fill(binaryOf(op, a[ao]!, b[bo]!), yo, yo + n);
+  }
+}
+
+function binary(op: BinaryOp, a: F32, b: F32, dims: readonly number[], sa: readonly number[], sb: readonly number[]): F32 {
+  const name = 'binary';
+  if (op !== ADD && op !== SUB && op !== MUL && op !== DIV) throw new RangeError(`${name}: op must be 0 (add), 1 (sub), 2 (mul) or 3 (div), got ${op}`);
+  const r = dims.length;
+  if (sa.length !== r || sb.length !== r) throw new RangeError(`${name}: dims has ${r} entries, stridesA ${sa.length}, stridesB ${sb.length}`);
+  let n = 1, maxA = 0, maxB = 0;
+  for (let d = 0; d < r; d++) {
+    if (!Number.isInteger(dims[d]) || dims[d]! < 1) throw new RangeError(`${name}: dims[${d}] must be an integer >= 1, got ${dims[d]}`);
+    for (const [s, w] of [[sa, 'stridesA'], [sb, 'stridesB']] as const) {
+      if (!Number.isInteger(s[d]) || s[d]! < 0) throw new RangeError(`${name}: ${w}[${d}] must be an integer >= 0, got ${s[d]}`);
+    }
+    n *= dims[d]!;
+    maxA += (dims[d]! - 1) * sa[d]!;
+    maxB += (dims[d]! - 1) * sb[d]!;
+  }
+  if (r > 0 && (sa[r - 1]! > 1 || sb[r - 1]! > 1)) throw new RangeError(`${name}: the last loop axis must have stride 0 or 1 in both operands`);
+  if (maxA >= a.length || maxB >= b.length) throw new RangeError(`${name}: the loop reads past the end of ${maxA >= a.length ? 'a' : 'b'}`);
+  const y = new Float32Array(n);
+  if (r === 0) {
+    y[0] = binaryOf(op, a[0]!, b[0]!);
+    return y;
+  }
+  const inner = dims[r - 1]!, ia = sa[r - 1]!, ib = sb[r - 1]!;
+  // odometer over the outer axes, carrying each operand's row offset
+  const idx = new Int32Array(r);
+  let ao = 0, bo = 0;
+  for (let yo = 0; yo < n; yo += inner) {
+    binaryRow(op, a, ao, ia, b, bo, ib, y, yo, inner);
+    for (let d = r - 2; d >= 0; d--) {
+      ao += sa[d]!;
+      bo += sb[d]!;
+      if (++idx[d]! < dims[d]!) break;
+      ao -= sa[d]! * dims[d]!;
+      bo -= sb[d]! * dims[d]!;
+      idx[d] = 0;
+    }
+  }
+  return y;
+}
+
+// ============================================================================================
 // Row-wise ops
 // ============================================================================================
 
@@ -1064,6 +1153,7 @@ export const referenceBackend: Backend = {
   dirichlet,
   neighbourMix,
   neighbourMixBackward,
+  binary,
   layerNormForward,
   layerNormBackward,
   geluForward,

@@ -7,7 +7,8 @@
  * and asks each node only for the input gradients on such paths (`needs`), so A-FSR's first pass
  * (∂L/∂z) computes no weight gradients at all.
  */
-import type { F32 } from '../backend/backend.js';
+import { ADD, type F32 } from '../backend/backend.js';
+import { getBackend } from '../backend/index.js';
 import type { Tensor } from './tensor.js';
 
 export interface GradNode {
@@ -72,11 +73,10 @@ function addInto(acc: F32, g: F32): void {
   for (let i = 0; i < acc.length; i++) acc[i]! += g[i]!;
 }
 
-/** a + b as a new array (the same rounding as copying a and adding b into it) */
+/** a + b as a new array, on the backend (the same rounding as copying a and adding b into it) */
 function sumOf(a: F32, b: F32): F32 {
-  const r = new Float32Array(a.length);
-  for (let i = 0; i < a.length; i++) r[i] = a[i]! + b[i]!;
-  return r;
+  if (a.length === 0) return new Float32Array(0);
+  return getBackend().binary(ADD, a, b, [a.length], [1], [1]);
 }
 
 /**

@@ -6,7 +6,7 @@
  *   1b gemm in child processes on every SIMD level and tile geometry (SEQFAIR_SIMD,
  *      SEQFAIR_GEMM_SCALAR_TILE=14x32 runs the AVX-512 blocking on any machine, small blocks)
  *   2  random streams and dropout (bit-exact)     3  gather / scatterAdd / gradNorm
- *   4  LayerNorm, GELU, softmax                    4b the same on every SIMD level (child processes)
+ *   4  LayerNorm, GELU, softmax, broadcast binary ops   4b the same on every SIMD level (child processes)
  *   5  Adam / AdamW    6  golden fixtures of these ops    7  bad inputs
  *
  * Tolerances:
@@ -17,7 +17,7 @@
  *     atol 1e-6; LayerNorm parameter grads summed over rows: 1e-5 / 1e-5); softmax and GELU use
  *     float vector exp / erfc (softmax rtol 1e-5; GELU rtol 2e-6, atol 3e-7, inside the golden
  *     rtol 1e-5, atol 3e-6).
- *   - random streams, gather, argmax, dropout masks: exact.
+ *   - random streams, gather, argmax, dropout masks, binary ops (+ − × ÷: one rounding each): exact.
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -28,7 +28,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CpuAddon } from '../../src/backend/cpu.js';
 import { cpuBackend } from '../../src/backend/cpu.js';
 import { referenceBackend as ref } from '../../src/backend/reference.js';
-import type { GemmOptions, RngKey } from '../../src/backend/backend.js';
+import { ADD, type BinaryOp, DIV, type GemmOptions, MUL, type RngKey, SUB } from '../../src/backend/backend.js';
+import { broadcastShapes, collapse } from '../../src/engine/shape.js';
 
 const addon = createRequire(import.meta.url)('../../build/Release/seqfair_cpu.node') as CpuAddon;
 const cpu = cpuBackend;
@@ -408,6 +409,29 @@ describe('4. row-wise', () => {
     const [g1, g2] = withThreads(() => [cpu.geluForward(x), cpu.geluBackward(x, dy), cpu.softmaxForward(x, 400, 100)]);
     g1.forEach((a, i) => expectBitEqual(a, g2[i]!, `row kernel ${i}`));
   });
+
+  it('4.6 broadcast binary ops: the same bits as the reference for every op and broadcast pattern', () => {
+    // specials: signed zeros, infinities, NaN, a subnormal, values that round differently
+    const special = Float32Array.of(0, -0, Infinity, -Infinity, NaN, 1e-40, -3.5, 1 / 3, 16777217, 3e38);
+    const pairs: [number[], number[]][] = [
+      [[1000], [1000]], [[7, 33], []], [[], [7, 33]], [[7, 33], [33]], [[33], [7, 33]], [[64, 50, 64], [64, 50, 1]],
+      [[64, 1, 16], [1, 50, 16]], [[5, 1, 3, 1], [1, 4, 1, 6]], [[1], [1]], [[3, 1], [1, 1]], [[40000], [40000]],
+    ];
+    for (const [sa, sb] of pairs) {
+      const out = broadcastShapes(sa, sb, 'test');
+      const na = sa.reduce((x, y) => x * y, 1), nb = sb.reduce((x, y) => x * y, 1);
+      const a = randn(na, na + 1, 10), b = randn(nb, nb + 2, 10);
+      a.set(special.subarray(0, Math.min(na, special.length)));
+      b.set(special.subarray(0, Math.min(nb, special.length)).reverse());
+      const { dims, strides: [stA, stB] } = collapse(out, [sa, sb]);
+      for (const op of [ADD, SUB, MUL, DIV] as BinaryOp[]) {
+        const want = ref.binary(op, a, b, dims, stA!, stB!);
+        const [one, two] = withThreads(() => cpu.binary(op, a, b, dims, stA!, stB!));
+        expectBitEqual(one, want, `binary op ${op} (${sa}) (${sb}) 1 thread`);
+        expectBitEqual(two, want, `binary op ${op} (${sa}) (${sb}) 2 threads`);
+      }
+    }
+  });
 });
 
 describe('4b. row-wise and random kernels on every SIMD level (child processes)', () => {
@@ -659,5 +683,24 @@ describe('7. bad inputs', () => {
   it('7.5 the process is alive and the addon still works afterwards', () => {
     const o: GemmOptions = { batch: 1, m: 2, n: 2, k: 2, transA: false, transB: false, batchedA: false, batchedB: false };
     expect([...cpu.gemm(Float32Array.of(1, 2, 3, 4), Float32Array.of(5, 6, 7, 8), o)]).toEqual([19, 22, 43, 50]);
+  });
+  it('7.9 binary: op, loop arrays, lengths and overlap', () => {
+    const x = new Float32Array(6), y = new Float32Array(6), z = new Float32Array(6);
+    const call = (...args: unknown[]) => () => (addon.binary as (...a: unknown[]) => void)(...args);
+    expect(call(ADD, x, y, z, [6], [1], [1])).not.toThrow();
+    expect(call(ADD, x, y, z, [6], [1])).toThrow(/expected 7 arguments, got 6/);
+    expect(call(4, x, y, z, [6], [1], [1])).toThrow(/op to be an integer in \[0, 3\]/);
+    expect(call(ADD, x, y, z, 6, [1], [1])).toThrow(TypeError);
+    expect(call(ADD, x, y, z, [6], [1, 0], [1])).toThrow(/stridesA has 2 entries, dims has 1/);
+    expect(call(ADD, x, y, z, [0], [1], [1])).toThrow(/dims\[0\] must be an integer >= 1/);
+    expect(call(ADD, x, y, z, [2, 3], [3, -1], [3, 1])).toThrow(/stridesA\[1\] must be an integer >= 0/);
+    expect(call(ADD, x, y, z, [2, 3], [3, 1.5], [3, 1])).toThrow(RangeError);
+    expect(call(ADD, x, y, z, [5], [1], [1])).toThrow(/covers 5 elements, y has 6/);
+    expect(call(ADD, x, y, z, [3, 2], [1, 3], [2, 1])).toThrow(/last loop axis must have stride 0 or 1/);
+    expect(call(ADD, x, new Float32Array(2), z, [6], [1], [1])).toThrow(/reads past the end of b/);
+    expect(call(ADD, x, y, z, [2, 3], [4, 1], [3, 1])).toThrow(/reads past the end of a/);
+    expect(call(ADD, x, y, x, [6], [1], [1])).toThrow(/must not overlap input a/);
+    expect(call(ADD, x, new Float64Array(6), z, [6], [1], [1])).toThrow(TypeError);
+    expect(call(ADD, x, y, z, Array(17).fill(1), Array(17).fill(0), Array(17).fill(0))).toThrow(/at most 16 loop axes/);
   });
 });

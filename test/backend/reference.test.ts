@@ -686,6 +686,23 @@ describe('4. kernels beyond the fixtures', () => {
     expect(Array.from(r.argmax)).toEqual([0, 0]);
   });
 
+  it('binary: bias, column and scalar broadcasts by hand; one rounding per element; bad loops', () => {
+    const a = Float32Array.of(1, 2, 3, 4, 5, 6); // (2,3)
+    // (2,3) + (3): dims [2,3], strides a [3,1], b [0,1]
+    expect([...R.binary(0, a, Float32Array.of(10, 20, 30), [2, 3], [3, 1], [0, 1])]).toEqual([11, 22, 33, 14, 25, 36]);
+    // (2,3) · (2,1): b strides [1,0]
+    expect([...R.binary(2, a, Float32Array.of(2, -1), [2, 3], [3, 1], [1, 0])]).toEqual([2, 4, 6, -4, -5, -6]);
+    // scalar − (2,3) and (2,3) ÷ scalar, collapsed to one axis
+    expect([...R.binary(1, Float32Array.of(1), a, [6], [0], [1])]).toEqual([0, -1, -2, -3, -4, -5]);
+    expect([...R.binary(3, a, Float32Array.of(4), [6], [1], [0])]).toEqual([0.25, 0.5, 0.75, 1, 1.25, 1.5]);
+    // rank 0: one element; 1/3 is rounded once to f32
+    expect(R.binary(3, Float32Array.of(1), Float32Array.of(3), [], [], [])[0]).toBe(Math.fround(1 / 3));
+    expect(() => R.binary(0, a, a, [3, 2], [1, 3], [1, 3])).toThrow(/last loop axis must have stride 0 or 1/);
+    expect(() => R.binary(0, a, a, [7], [1], [1])).toThrow(/reads past the end of a/);
+    expect(() => R.binary(5 as 0, a, a, [6], [1], [1])).toThrow(/op must be/);
+    expect(() => R.binary(0, a, a, [0], [1], [1])).toThrow(/dims\[0\] must be an integer >= 1/);
+  });
+
   it('adam: eps goes after the bias-corrected sqrt(v)', () => {
     const p = Float32Array.from([1]);
     const m = new Float32Array(1);

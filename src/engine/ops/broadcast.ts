@@ -3,90 +3,24 @@
  * broadcast strides, expanding an array to a broadcast shape, and reducing a broadcast gradient
  * back to an input's shape.
  *
- * Speed: every loop is written out per op (no per-element closure call, which V8 cannot inline
- * once several ops share it), and runs over the collapsed loop nest of `collapse` (shape.ts):
- * same shape, scalar, bias (suffix) and column (B,L,1) broadcasts all become one or two plain
- * loops whose inner loop is contiguous or reads one repeated value. Each element is still
- * computed in doubles from the f32 inputs and rounded once when stored.
+ * Speed: every loop runs over the collapsed loop nest of `collapse` (shape.ts): same shape,
+ * scalar, bias (suffix) and column (B,L,1) broadcasts all become one or two plain loops whose
+ * inner loop is contiguous or reads one repeated value. The binary ops themselves are a backend
+ * kernel (`binary`: the reference's loops, the cpu addon's threaded vector loops); each element
+ * is computed in doubles from the f32 inputs and rounded once (or one f32 operation: the same bits).
  */
-import type { F32 } from '../../backend/backend.js';
+import type { BinaryOp, F32 } from '../../backend/backend.js';
+import { getBackend } from '../../backend/index.js';
 import { type Shape, collapse, sizeOf } from '../shape.js';
 
-export const ADD = 0, SUB = 1, MUL = 2, DIV = 3;
-export type BinOp = typeof ADD | typeof SUB | typeof MUL | typeof DIV;
+export { ADD, DIV, MUL, SUB } from '../../backend/backend.js';
+export type { BinaryOp as BinOp } from '../../backend/backend.js';
 
-/**
- * y[yo + k] = a[ao + k·sa] op b[bo + k·sb] for k < n, with sa, sb ∈ {0, 1} not both 0.
- * One loop per (op, stride pattern): each stays monomorphic.
- */
-function row(op: BinOp, a: F32, ao: number, sa: number, b: F32, bo: number, sb: number, y: F32, yo: number, n: number): void {
-  if (sa === 1 && sb === 1) {
-    const d = ao - yo, e = bo - yo, end = yo + n;
-    switch (op) {
-      case ADD: for (let i = yo; i < end; i++) y[i] = a[i + d]! + b[i + e]!; break;
-      case SUB: for (let i = yo; i < end; i++) y[i] = a[i + d]! - b[i + e]!; break;
-      case MUL: for (let i = yo; i < end; i++) y[i] = a[i + d]! * b[i + e]!; break;
-      case DIV: for (let i = yo; i < end; i++) y[i] = a[i + d]! / b[i + e]!; break;
-    }
-  } else if (sb === 0) {
-    const v = b[bo]!, d = ao - yo, end = yo + n;
-    switch (op) {
-      case ADD: for (let i = yo; i < end; i++) y[i] = a[i + d]! + v; break;
-      case SUB: for (let i = yo; i < end; i++) y[i] = a[i + d]! - v; break;
-      case MUL: for (let i = yo; i < end; i++) y[i] = a[i + d]! * v; break;
-      case DIV: for (let i = yo; i < end; i++) y[i] = a[i + d]! / v; break;
-    }
-  } else {
-    const v = a[ao]!, e = bo - yo, end = yo + n;
-    switch (op) {
-      case ADD: for (let i = yo; i < end; i++) y[i] = v + b[i + e]!; break;
-      case SUB: for (let i = yo; i < end; i++) y[i] = v - b[i + e]!; break;
-      case MUL: for (let i = yo; i < end; i++) y[i] = v * b[i + e]!; break;
-      case DIV: for (let i = yo; i < end; i++) y[i] = v / b[i + e]!; break;
-    }
-  }
-}
-
-function scalarOp(op: BinOp, x: number, z: number): number {
-  switch (op) {
-    case ADD: return x + z;
-    case SUB: return x - z;
-    case MUL: return x * z;
-    case DIV: return x / z;
-  }
-}
-
-/** a op b with NumPy broadcasting to `out` (computed by the caller), as a new f32 array. */
-export function broadcastBinary(op: BinOp, a: F32, aShape: Shape, b: F32, bShape: Shape, out: Shape): F32 {
-  const n = sizeOf(out);
-  const y = new Float32Array(n);
-  if (n === 0) return y;
+/** a op b with NumPy broadcasting to `out` (computed by the caller), as a new f32 array, on the backend. */
+export function broadcastBinary(op: BinaryOp, a: F32, aShape: Shape, b: F32, bShape: Shape, out: Shape): F32 {
+  if (sizeOf(out) === 0) return new Float32Array(0);
   const { dims, strides: [sa, sb] } = collapse(out, [aShape, bShape]);
-  const r = dims.length;
-  if (r === 0) {
-    y[0] = scalarOp(op, a[0]!, b[0]!);
-    return y;
-  }
-  const inner = dims[r - 1]!, ia = sa![r - 1]!, ib = sb![r - 1]!;
-  if (r === 1) {
-    row(op, a, 0, ia, b, 0, ib, y, 0, n);
-    return y;
-  }
-  // odometer over the outer axes, carrying each operand's row offset
-  const idx = new Int32Array(r - 1);
-  let ao = 0, bo = 0;
-  for (let yo = 0; yo < n; yo += inner) {
-    row(op, a, ao, ia, b, bo, ib, y, yo, inner);
-    for (let d = r - 2; d >= 0; d--) {
-      ao += sa![d]!;
-      bo += sb![d]!;
-      if (++idx[d]! < dims[d]!) break;
-      ao -= sa![d]! * dims[d]!;
-      bo -= sb![d]! * dims[d]!;
-      idx[d] = 0;
-    }
-  }
-  return y;
+  return getBackend().binary(op, a, b, dims, sa!, sb!);
 }
 
 /** x (of `shape`) read as if broadcast to `out`: a new contiguous array of sizeOf(out) values. */

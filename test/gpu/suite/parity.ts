@@ -14,7 +14,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { AttentionDims, Backend, GemmOptions, RngKey } from '../../../src/backend/backend.js';
+import { ADD, type AttentionDims, type Backend, type BinaryOp, DIV, type GemmOptions, MUL, type RngKey, SUB } from '../../../src/backend/backend.js';
+import { broadcastShapes, collapse } from '../../../src/engine/shape.js';
 import type { CudaAddon, CudaDevice } from '../../../src/backend/cuda.js';
 import { referenceBackend as ref } from '../../../src/backend/reference.js';
 import {
@@ -199,6 +200,21 @@ export function defineParitySuite(t: ParityTarget): void {
       const dy = randn(x.length, 2);
       expectClose(cu().geluForward(x), ref.geluForward(x), 1e-5, 1e-6, 'gelu');
       expectClose(cu().geluBackward(x, dy), ref.geluBackward(x, dy), 1e-5, 1e-6, 'gelu backward');
+    });
+
+    it('3.2b broadcast binary ops: the same bits as the reference for every op and broadcast pattern', () => {
+      const pairs: [number[], number[]][] = [
+        [[1000], [1000]], [[7, 33], []], [[33], [7, 33]], [[16, 9, 8], [16, 9, 1]], [[5, 1, 3, 1], [1, 4, 1, 6]], [[1], [1]],
+      ];
+      for (const [sa, sb] of pairs) {
+        const out = broadcastShapes(sa, sb, 'test');
+        const a = randn(sa.reduce((x, y) => x * y, 1), 7, 10), b = randn(sb.reduce((x, y) => x * y, 1), 8, 10);
+        a[0] = -0;
+        const { dims, strides: [stA, stB] } = collapse(out, [sa, sb]);
+        for (const op of [ADD, SUB, MUL, DIV] as BinaryOp[]) {
+          expectBitEqual(cu().binary(op, a, b, dims, stA!, stB!), ref.binary(op, a, b, dims, stA!, stB!), `binary ${op} (${sa}) (${sb})`);
+        }
+      }
     });
 
     it('3.3 softmax forward/backward, with -inf entries and wide rows; a fully -inf row is zeros', () => {
@@ -467,6 +483,11 @@ export function defineParitySuite(t: ParityTarget): void {
       expectThrows(() => gather(table, ids, buf(11), 4, 3), RangeError, /out must be an f32 device buffer of length 12, got length 11/);
       expectThrows(() => gather(ids, ids, out, 4, 3), TypeError, /expected table to be an f32 device buffer, got i32/);
       expectThrows(() => (a.geluForward as (...x: unknown[]) => void)(table, table), RangeError, /y must not overlap x/);
+      const binary = a.binary as (...x: unknown[]) => void;
+      expectThrows(() => binary(0, table, table, out, [13], [1], [1]), RangeError, /covers 13 elements, y has 12/);
+      expectThrows(() => binary(0, table, table, out, [12], [2], [1]), RangeError, /last loop axis must have stride 0 or 1/);
+      expectThrows(() => binary(0, table, table, table, [12], [1], [1]), RangeError, /y must not overlap a/);
+      alive();
       expectThrows(() => gather(new Float32Array(12), ids, out, 4, 3), TypeError, /device buffer handle/);
       const gone = buf(12);
       expect(a.free(gone)).toBe(true);
