@@ -3,6 +3,7 @@
  * linear (PyTorch convention y = x Wᵀ + b, W (out,in), without materialising Wᵀ).
  * Backward of C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC (summed over the batch when B is shared).
  */
+import { ADD } from '../../backend/backend.js';
 import { getBackend } from '../../backend/index.js';
 import { Tensor, result } from '../tensor.js';
 import { fmt, sizeOf } from '../shape.js';
@@ -45,9 +46,11 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
   const N = sizeOf(x.shape.slice(0, -1));
   const xv = x.f32('linear'), wv = w.f32('linear'), bv = b?.f32('linear') ?? null;
   const one = { batch: 1, batchedA: true, batchedB: true };
-  // the bias goes in as GEMM's accumulator (C = b + x·Wᵀ): no separate pass over y in JS
-  const y = getBackend().gemm(xv, wv, { ...one, m: N, n: out, k: inF!, transA: false, transB: true },
-    bv ? repeatRows(bv, N) : undefined);
+  const be = getBackend();
+  const xw = be.gemm(xv, wv, { ...one, m: N, n: out, k: inF!, transA: false, transB: true });
+  // + b: one threaded broadcast add over the rows (filling y with copies of b for GEMM to
+  // accumulate onto cost more, in JavaScript)
+  const y = bv && N > 0 && out > 0 ? be.binary(ADD, xw, bv, [N, out], [out, 1], [0, 1]) : xw;
   const inputs = b ? [x, w, b] : [x, w];
   return result(y, [...x.shape.slice(0, -1), out], 'linear', inputs, (g, needs) => {
     const be = getBackend();
@@ -57,15 +60,6 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
     const gb = b && needs[2] ? be.gemm(onesOf(N), g, { ...one, m: 1, n: out, k: N, transA: false, transB: false }) : null;
     return [gx, gw, gb];
   });
-}
-
-/** (rows, v.length): v in every row, by doubling copies (log2(rows) memcpys) */
-function repeatRows(v: Float32Array, rows: number): Float32Array {
-  const n = v.length, y = new Float32Array(rows * n);
-  if (rows === 0) return y;
-  y.set(v);
-  for (let filled = 1; filled < rows; filled *= 2) y.copyWithin(filled * n, 0, Math.min(filled, rows - filled) * n);
-  return y;
 }
 
 /** a read-only vector of n ones, grown and shared between calls (GEMM never writes its A) */
