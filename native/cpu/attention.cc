@@ -15,6 +15,9 @@
 // items are (b, h): a task owns dk, dv of its head and walks its query blocks in order,
 // accumulating dk/dv with tile GEMMs (deterministic for any thread count).
 //
+// Interleaved heads ((B,L,H,dh), AttnDims::interleaved): the small-head path reads and writes the
+// rows of a head H·dh floats apart in place; the general path copies to (B,H,L,dh) and back.
+//
 // In both, the key range of a sequence is [first real key, last real key], so left padding costs
 // nothing, and a row's log-sum-exp is the one-chunk online state of seqfair/softmax.h.
 #include "cpu/attention.h"
@@ -133,18 +136,25 @@ void for_heads_strided(int64_t heads, Fn&& fn) {
 // keys allowed to tile row r: the leading `lim` tile keys (padding among them has bias -inf)
 inline int64_t row_limit(const HeadTile& t, bool causal, int64_t r) { return causal ? std::min(t.n, r + 1) : t.n; }
 
+// rows [r0, r1) of a head (row stride rs, dh values each) set to 0
+inline void zero_rows(float* h, int64_t rs, int64_t r0, int64_t r1, int64_t dh) {
+  for (int64_t r = r0; r < r1; ++r) std::memset(h + r * rs, 0, sizeof(float) * (size_t)dh);
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 void forward_head_small(const float* q, const float* k, const float* v, const int32_t* mask_b, float* out, float* lse,
                         int64_t bh, const AttnDims& d, float inv_keep) {
   using namespace attn_tile;
   const int64_t L = d.L, dh = d.dh;
   const HeadTile t = head_tile(mask_b, L, d.causal);
-  const float *qh = q + bh * L * dh, *kh = k + bh * L * dh, *vh = v + bh * L * dh;
-  float* oh = out + bh * L * dh;
+  // rows of the head: rs floats apart ((B,H,L,dh): dh; interleaved (B,L,H,dh): H·dh)
+  const int64_t base = attn_row_offset(bh, 0, d.H, L, dh, d.interleaved), rs = attn_row_stride(d.H, dh, d.interleaved);
+  const float *qh = q + base, *kh = k + base, *vh = v + base;
+  float* oh = out + base;
   float* lh = lse + bh * L;
   // rows that see no key: output 0, lse -inf
   const int64_t r0 = t.n == 0 ? L : t.r0;
-  std::memset(oh, 0, sizeof(float) * (size_t)(r0 * dh));
+  zero_rows(oh, rs, 0, r0, dh);
   std::fill(lh, lh + r0, -INFINITY);
   if (t.n == 0) return;
   const int64_t np = round8(t.n);
@@ -154,8 +164,8 @@ void forward_head_small(const float* q, const float* k, const float* v, const in
   float* mult = s + t.m * np;
   float* bias = mult + np;
   key_bias_row(mask_b, t, bias);
-  transpose(kh + t.kb * dh, t.n, dh, kt, np);
-  gemm(qh + t.r0 * dh, dh, 1, kt, np, s, np, t.m, np, dh, Band{tri, kFar, kFar});
+  transpose(kh + t.kb * rs, rs, t.n, dh, kt, np);
+  gemm(qh + t.r0 * rs, rs, 1, kt, np, s, np, t.m, np, dh, Band{tri, kFar, kFar});
   for (int64_t r = 0; r < t.m; ++r) {
     const int64_t i = t.r0 + r, lim = row_limit(t, d.causal, r);
     float* row = s + r * np;
@@ -177,7 +187,7 @@ void forward_head_small(const float* q, const float* k, const float* v, const in
       for (int64_t j = 0; j < lim; ++j) row[j] *= inv;
     }
   }
-  gemm(s, np, 1, vh + t.kb * dh, dh, oh + t.r0 * dh, dh, t.m, dh, t.n, Band{kFar, kFar, tri});
+  gemm(s, np, 1, vh + t.kb * rs, rs, oh + t.r0 * rs, rs, t.m, dh, t.n, Band{kFar, kFar, tri});
 }
 
 void backward_head_small(const float* q, const float* k, const float* v, const int32_t* mask_b, const float* lse,
@@ -186,16 +196,17 @@ void backward_head_small(const float* q, const float* k, const float* v, const i
   using namespace attn_tile;
   const int64_t L = d.L, dh = d.dh;
   const HeadTile t = head_tile(mask_b, L, d.causal);
-  const float *qh = q + bh * L * dh, *kh = k + bh * L * dh, *vh = v + bh * L * dh, *doh = dout + bh * L * dh;
+  const int64_t base = attn_row_offset(bh, 0, d.H, L, dh, d.interleaved), rs = attn_row_stride(d.H, dh, d.interleaved);
+  const float *qh = q + base, *kh = k + base, *vh = v + base, *doh = dout + base;
   const float* lh = lse + bh * L;
-  float *dqh = dq + bh * L * dh, *dkh = dk + bh * L * dh, *dvh = dv + bh * L * dh;
+  float *dqh = dq + base, *dkh = dk + base, *dvh = dv + base;
   // rows outside the tile get no gradient
-  const int64_t r0 = t.n == 0 ? L : t.r0, tail = L - t.kb - t.n;
-  std::memset(dqh, 0, sizeof(float) * (size_t)(r0 * dh));
-  std::memset(dkh, 0, sizeof(float) * (size_t)(t.kb * dh));
-  std::memset(dkh + (t.kb + t.n) * dh, 0, sizeof(float) * (size_t)(tail * dh));
-  std::memset(dvh, 0, sizeof(float) * (size_t)(t.kb * dh));
-  std::memset(dvh + (t.kb + t.n) * dh, 0, sizeof(float) * (size_t)(tail * dh));
+  const int64_t r0 = t.n == 0 ? L : t.r0;
+  zero_rows(dqh, rs, 0, r0, dh);
+  zero_rows(dkh, rs, 0, t.kb, dh);
+  zero_rows(dkh, rs, t.kb + t.n, L, dh);
+  zero_rows(dvh, rs, 0, t.kb, dh);
+  zero_rows(dvh, rs, t.kb + t.n, L, dh);
   if (t.n == 0) return;
   const bool drop = d.dropout > 0.0;
   const int64_t np = round8(t.n), tile = t.m * np;
@@ -208,10 +219,10 @@ void backward_head_small(const float* q, const float* k, const float* v, const i
   float* pd = drop ? bias + np : p;  // dropped-out p (p itself without dropout)
   float* mult = drop ? pd + tile : nullptr;
   key_bias_row(mask_b, t, bias);
-  transpose(kh + t.kb * dh, t.n, dh, kt, np);
-  transpose(vh + t.kb * dh, t.n, dh, vt, np);
+  transpose(kh + t.kb * rs, rs, t.n, dh, kt, np);
+  transpose(vh + t.kb * rs, rs, t.n, dh, vt, np);
   // p = exp(s - lse) on allowed keys, 0 elsewhere and on rows without an allowed key
-  gemm(qh + t.r0 * dh, dh, 1, kt, np, p, np, t.m, np, dh, Band{tri, kFar, kFar});
+  gemm(qh + t.r0 * rs, rs, 1, kt, np, p, np, t.m, np, dh, Band{tri, kFar, kFar});
   for (int64_t r = 0; r < t.m; ++r) {
     const int64_t i = t.r0 + r, lim = row_limit(t, d.causal, r);
     float* row = p + r * np;
@@ -232,9 +243,9 @@ void backward_head_small(const float* q, const float* k, const float* v, const i
     }
   }
   // dv = pdᵀ · dout   (key c gets terms from query rows r >= c)
-  gemm(pd, 1, np, doh + t.r0 * dh, dh, dvh + t.kb * dh, dh, t.n, dh, t.m, Band{kFar, tri, kFar});
+  gemm(pd, 1, np, doh + t.r0 * rs, rs, dvh + t.kb * rs, rs, t.n, dh, t.m, Band{kFar, tri, kFar});
   // dP = dout · vᵀ times the dropout multipliers; dS = scale · p ⊙ (dP - <p, dP>)
-  gemm(doh + t.r0 * dh, dh, 1, vt, np, dp, np, t.m, np, dh, Band{tri, kFar, kFar});
+  gemm(doh + t.r0 * rs, rs, 1, vt, np, dp, np, t.m, np, dh, Band{tri, kFar, kFar});
   for (int64_t r = 0; r < t.m; ++r) {
     const int64_t lim = row_limit(t, d.causal, r);
     const float* pr = p + r * np;
@@ -248,10 +259,27 @@ void backward_head_small(const float* q, const float* k, const float* v, const i
     zero_from(dr, lim, np);
   }
   // dq = dS · k,  dk = dSᵀ · q
-  gemm(dp, np, 1, kh + t.kb * dh, dh, dqh + t.r0 * dh, dh, t.m, dh, t.n, Band{kFar, kFar, tri});
-  gemm(dp, 1, np, qh + t.r0 * dh, dh, dkh + t.kb * dh, dh, t.n, dh, t.m, Band{kFar, tri, kFar});
+  gemm(dp, np, 1, kh + t.kb * rs, rs, dqh + t.r0 * rs, rs, t.m, dh, t.n, Band{kFar, kFar, tri});
+  gemm(dp, 1, np, qh + t.r0 * rs, rs, dkh + t.kb * rs, rs, t.n, dh, t.m, Band{kFar, tri, kFar});
 }
 #endif
+
+// The general path works on contiguous heads: interleaved (B,L,H,dh) operands are copied to
+// (B,H,L,dh) and its outputs back (the small-head path reads the interleaved rows in place).
+void heads_first(const float* x, float* y, const AttnDims& d) {
+  parallel_for(d.B * d.H, 1, [&](int64_t h0, int64_t h1) {
+    for (int64_t bh = h0; bh < h1; ++bh)
+      for (int64_t i = 0; i < d.L; ++i)
+        std::memcpy(y + (bh * d.L + i) * d.dh, x + attn_row_offset(bh, i, d.H, d.L, d.dh, true), sizeof(float) * (size_t)d.dh);
+  });
+}
+void heads_interleaved(const float* y, float* x, const AttnDims& d) {
+  parallel_for(d.B * d.H, 1, [&](int64_t h0, int64_t h1) {
+    for (int64_t bh = h0; bh < h1; ++bh)
+      for (int64_t i = 0; i < d.L; ++i)
+        std::memcpy(x + attn_row_offset(bh, i, d.H, d.L, d.dh, true), y + (bh * d.L + i) * d.dh, sizeof(float) * (size_t)d.dh);
+  });
+}
 
 }  // namespace
 
@@ -268,6 +296,18 @@ void attention_forward(const float* q, const float* k, const float* v, const int
     return;
   }
 #endif
+  if (d.interleaved) {
+    const size_t n = (size_t)(B * H * L * dh);
+    std::vector<float> qc(n), kc(n), vc(n), oc(n);
+    heads_first(q, qc.data(), d);
+    heads_first(k, kc.data(), d);
+    heads_first(v, vc.data(), d);
+    AttnDims c = d;
+    c.interleaved = false;
+    attention_forward(qc.data(), kc.data(), vc.data(), key_mask, oc.data(), lse, c);
+    heads_interleaved(oc.data(), out, d);
+    return;
+  }
   std::vector<int64_t> jlo, jhi;
   key_ranges(key_mask, B, L, jlo, jhi);
   const std::vector<float> bias = key_bias(key_mask, B, L);
@@ -330,6 +370,21 @@ void attention_backward(const float* q, const float* k, const float* v, const in
     return;
   }
 #endif
+  if (d.interleaved) {
+    const size_t n = (size_t)(B * H * L * dh);
+    std::vector<float> qc(n), kc(n), vc(n), gc(n), dqc(n), dkc(n), dvc(n);
+    heads_first(q, qc.data(), d);
+    heads_first(k, kc.data(), d);
+    heads_first(v, vc.data(), d);
+    heads_first(dout, gc.data(), d);
+    AttnDims c = d;
+    c.interleaved = false;
+    attention_backward(qc.data(), kc.data(), vc.data(), key_mask, lse, gc.data(), dqc.data(), dkc.data(), dvc.data(), c);
+    heads_interleaved(dqc.data(), dq, d);
+    heads_interleaved(dkc.data(), dk, d);
+    heads_interleaved(dvc.data(), dv, d);
+    return;
+  }
   std::vector<int64_t> jlo, jhi;
   key_ranges(key_mask, B, L, jlo, jhi);
   const std::vector<float> bias = key_bias(key_mask, B, L);

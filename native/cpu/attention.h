@@ -14,9 +14,10 @@ struct AttnDims {
   float scale;
   double dropout;
   RngKey key;  // used only when dropout > 0
+  bool interleaved = false;  // q, k, v, out and gradients (B,L,H,dh) instead of (B,H,L,dh)
 };
 
-// q,k,v,out (B,H,L,dh), key_mask (B,L), lse (B,H,L)
+// q,k,v,out (B,H,L,dh) or, interleaved, (B,L,H,dh); key_mask (B,L), lse (B,H,L)
 void attention_forward(const float* q, const float* k, const float* v, const int32_t* key_mask, float* out, float* lse,
                        const AttnDims& d);
 // dq,dk,dv (B,H,L,dh), overwritten; out is not needed (Σ_l p dP is formed from the tiles)

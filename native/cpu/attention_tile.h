@@ -116,17 +116,18 @@ __attribute__((target("avx2"))) inline void transpose8x8(const float* in, int64_
   }
 }
 
-// Xt (d × ld) = rows [0, n) of X (n × d, row stride d, d a multiple of 8, d <= 256) transposed,
-// ld = round8(n); columns [n, ld) set to 0. Rows past n are never read (they may lie past the end
-// of the tensor): the last partial block of rows goes through a zero-padded copy.
-__attribute__((target("avx2"))) inline void transpose(const float* X, int64_t n, int64_t d, float* Xt, int64_t ld) {
+// Xt (d × ld) = rows [0, n) of X (n × d, row stride xs ≥ d; d a multiple of 8, d <= 256)
+// transposed, ld = round8(n); columns [n, ld) set to 0. Rows past n are never read (they may lie
+// past the end of the tensor): the last partial block of rows goes through a zero-padded copy.
+__attribute__((target("avx2"))) inline void transpose(const float* X, int64_t xs, int64_t n, int64_t d, float* Xt,
+                                                      int64_t ld) {
   int64_t j = 0;
   for (; j + 8 <= n; j += 8)
-    for (int64_t c = 0; c < d; c += 8) transpose8x8(X + j * d + c, d, Xt + c * ld + j, ld);
+    for (int64_t c = 0; c < d; c += 8) transpose8x8(X + j * xs + c, xs, Xt + c * ld + j, ld);
   if (j < n) {
     alignas(32) float tail[8 * 256];
     std::fill(tail, tail + 8 * d, 0.0f);
-    std::copy(X + j * d, X + n * d, tail);
+    for (int64_t r = j; r < n; ++r) std::copy(X + r * xs, X + r * xs + d, tail + (r - j) * d);
     for (int64_t c = 0; c < d; c += 8) transpose8x8(tail + c, d, Xt + c * ld + j, ld);
   }
 }

@@ -1,5 +1,6 @@
 // Fused multi-head attention, forward and backward (math: seqfair/attention.h, FORMAT.md 4.4).
-//   q, k, v, out, dq, dk, dv (B,H,L,dh); key mask (B,L) of 0/1; lse (B,H,L)
+//   q, k, v, out, dq, dk, dv (B,H,L,dh) or, interleaved, (B,L,H,dh) (row (bh, i) at
+//   attn_row_offset); key mask (B,L) of 0/1; lse (B,H,L)
 //   key j allowed for query i iff mask[b,j] = 1 and (!causal || j <= i); dropout on the weights
 //   with multiplier m_ij = keep_ij/(1-p) drawn from Philox element ((b·H+h)·L+i)·L+j.
 //
@@ -46,6 +47,11 @@ struct AttnPtrs {
   float* o2;  // forward lse / dv
 };
 
+// offset of row i of head bh in q, k, v, out, dout and the gradients (either layout)
+__device__ __forceinline__ int64_t arow(const AttnArgs& d, int64_t bh, int64_t i) {
+  return attn_row_offset(bh, i, d.H, d.L, d.dh, d.interleaved);
+}
+
 __device__ __forceinline__ float dropout_mult(const AttnArgs& d, int64_t bh, int64_t i, int64_t j, float inv_keep) {
   if (d.dropout <= 0.0) return 1.0f;
   float m;
@@ -67,16 +73,17 @@ __global__ void __launch_bounds__(W * 32) sfk_attention_forward(AttnPtrs P, Attn
   for (int64_t bh = blockIdx.y; bh < BH; bh += gridDim.y) {
     const int64_t b = bh / d.H;
     const int32_t* mask_b = P.mask + b * L;
-    const float* qh = P.q + bh * L * dh;
-    const float* kh = P.k + bh * L * dh;
-    const float* vh = P.v + bh * L * dh;
+    const float* qh = P.q + arow(d, bh, 0);
+    const float* kh = P.k + arow(d, bh, 0);
+    const float* vh = P.v + arow(d, bh, 0);
+    const int64_t rs = attn_row_stride(d.H, dh, d.interleaved);
     for (int64_t g = blockIdx.x; g * W < L; g += gridDim.x) {
       const int64_t i = g * W + w;
       const bool active = i < L;
       const int64_t last = min64(L, g * W + W) - 1;  // the block's last query
       const int64_t jend = d.causal ? last + 1 : L;
       for (int64_t c = lane; c < dh; c += 32) {
-        Qs[w * dh + c] = active ? qh[i * dh + c] : 0.0f;
+        Qs[w * dh + c] = active ? qh[i * rs + c] : 0.0f;
         Acc[w * dh + c] = 0.0f;
       }
       OnlineLse st = online_lse_init<float>();
@@ -84,8 +91,8 @@ __global__ void __launch_bounds__(W * 32) sfk_attention_forward(AttnPtrs P, Attn
         __syncthreads();  // the previous chunk is no longer read
         for (int64_t e = threadIdx.x; e < CH * dh; e += blockDim.x) {
           const int64_t t = e / dh, c = e % dh, j = j0 + t;
-          Ks[t * (dh + 1) + c] = j < L ? kh[j * dh + c] : 0.0f;
-          Vs[t * dh + c] = j < L ? vh[j * dh + c] : 0.0f;
+          Ks[t * (dh + 1) + c] = j < L ? kh[j * rs + c] : 0.0f;
+          Vs[t * dh + c] = j < L ? vh[j * rs + c] : 0.0f;
         }
         __syncthreads();
         if (!active) continue;
@@ -117,19 +124,20 @@ __global__ void __launch_bounds__(W * 32) sfk_attention_forward(AttnPtrs P, Attn
       if (active) {
         const bool any = st.m != -INFINITY;
         const float inv = any ? 1.0f / st.s : 0.0f;
-        for (int64_t c = lane; c < dh; c += 32) P.o[(bh * L + i) * dh + c] = any ? Acc[w * dh + c] * inv : 0.0f;
+        for (int64_t c = lane; c < dh; c += 32) P.o[arow(d, bh, i) + c] = any ? Acc[w * dh + c] * inv : 0.0f;
         if (lane == 0) P.o2[bh * L + i] = online_lse_value(st);
       }
     }
   }
 }
 
-// delta[r] = dout[r] · out[r] for every row r of (B·H·L)
+// delta[r] = dout[r] · out[r] for every row r = bh·L + i of (B·H·L)
 __global__ void sfk_attention_backward_delta(const float* out, const float* dout, float* delta, int64_t rows,
-                                             int64_t dh) {
+                                             AttnArgs d) {
   for (int64_t r = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; r < rows; r += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t o = arow(d, r / d.L, r % d.L);
     float acc = 0.0f;
-    for (int64_t c = 0; c < dh; ++c) acc = fmaf(dout[r * dh + c], out[r * dh + c], acc);
+    for (int64_t c = 0; c < d.dh; ++c) acc = fmaf(dout[o + c], out[o + c], acc);
     delta[r] = acc;
   }
 }
@@ -149,8 +157,9 @@ __global__ void __launch_bounds__(W * 32) sfk_attention_backward_dq(AttnPtrs P, 
   for (int64_t bh = blockIdx.y; bh < BH; bh += gridDim.y) {
     const int64_t b = bh / d.H;
     const int32_t* mask_b = P.mask + b * L;
-    const float* kh = P.k + bh * L * dh;
-    const float* vh = P.v + bh * L * dh;
+    const float* kh = P.k + arow(d, bh, 0);
+    const float* vh = P.v + arow(d, bh, 0);
+    const int64_t rs = attn_row_stride(d.H, dh, d.interleaved);
     for (int64_t g = blockIdx.x; g * W < L; g += gridDim.x) {
       const int64_t i = g * W + w;
       const bool active = i < L;
@@ -159,16 +168,16 @@ __global__ void __launch_bounds__(W * 32) sfk_attention_backward_dq(AttnPtrs P, 
       const float lse_i = active ? P.lse[bh * L + i] : -INFINITY;
       const float delta_i = active ? P.delta[bh * L + i] : 0.0f;
       for (int64_t c = lane; c < dh; c += 32) {
-        Qs[w * dh + c] = active ? P.q[(bh * L + i) * dh + c] : 0.0f;
-        Gs[w * dh + c] = active ? P.dout[(bh * L + i) * dh + c] : 0.0f;
+        Qs[w * dh + c] = active ? P.q[arow(d, bh, i) + c] : 0.0f;
+        Gs[w * dh + c] = active ? P.dout[arow(d, bh, i) + c] : 0.0f;
         Acc[w * dh + c] = 0.0f;
       }
       for (int64_t j0 = 0; j0 < jend; j0 += CH) {
         __syncthreads();
         for (int64_t e = threadIdx.x; e < CH * dh; e += blockDim.x) {
           const int64_t t = e / dh, c = e % dh, j = j0 + t;
-          Ks[t * (dh + 1) + c] = j < L ? kh[j * dh + c] : 0.0f;
-          Vs[t * (dh + 1) + c] = j < L ? vh[j * dh + c] : 0.0f;
+          Ks[t * (dh + 1) + c] = j < L ? kh[j * rs + c] : 0.0f;
+          Vs[t * (dh + 1) + c] = j < L ? vh[j * rs + c] : 0.0f;
         }
         __syncthreads();
         if (!active || lse_i == -INFINITY) continue;  // a row without allowed keys has no gradient
@@ -194,7 +203,7 @@ __global__ void __launch_bounds__(W * 32) sfk_attention_backward_dq(AttnPtrs P, 
         __syncwarp();
       }
       if (active) {
-        for (int64_t c = lane; c < dh; c += 32) P.o[(bh * L + i) * dh + c] = d.scale * Acc[w * dh + c];
+        for (int64_t c = lane; c < dh; c += 32) P.o[arow(d, bh, i) + c] = d.scale * Acc[w * dh + c];
       }
     }
   }
@@ -219,16 +228,17 @@ __global__ void __launch_bounds__(W * 32) sfk_attention_backward_dkdv(AttnPtrs P
   for (int64_t bh = blockIdx.y; bh < BH; bh += gridDim.y) {
     const int64_t b = bh / d.H;
     const int32_t* mask_b = P.mask + b * L;
-    const float* qh = P.q + bh * L * dh;
-    const float* gh = P.dout + bh * L * dh;
+    const float* qh = P.q + arow(d, bh, 0);
+    const float* gh = P.dout + arow(d, bh, 0);
+    const int64_t rs = attn_row_stride(d.H, dh, d.interleaved);
     for (int64_t g = blockIdx.x; g * W < L; g += gridDim.x) {
       const int64_t j = g * W + w;  // this warp's key
       const bool active = j < L && mask_b[j] == 1;
       const int64_t first = g * W;  // the block's first key: causal queries start there
       const int64_t ibeg = d.causal ? first / CH * CH : 0;
       for (int64_t c = lane; c < dh; c += 32) {
-        Kr[w * dh + c] = j < L ? P.k[(bh * L + j) * dh + c] : 0.0f;
-        Vr[w * dh + c] = j < L ? P.v[(bh * L + j) * dh + c] : 0.0f;
+        Kr[w * dh + c] = j < L ? P.k[arow(d, bh, j) + c] : 0.0f;
+        Vr[w * dh + c] = j < L ? P.v[arow(d, bh, j) + c] : 0.0f;
         dK[w * dh + c] = 0.0f;
         dV[w * dh + c] = 0.0f;
       }
@@ -236,8 +246,8 @@ __global__ void __launch_bounds__(W * 32) sfk_attention_backward_dkdv(AttnPtrs P
         __syncthreads();
         for (int64_t e = threadIdx.x; e < CH * dh; e += blockDim.x) {
           const int64_t t = e / dh, c = e % dh, i = i0 + t;
-          Qc[t * (dh + 1) + c] = i < L ? qh[i * dh + c] : 0.0f;
-          Gc[t * (dh + 1) + c] = i < L ? gh[i * dh + c] : 0.0f;
+          Qc[t * (dh + 1) + c] = i < L ? qh[i * rs + c] : 0.0f;
+          Gc[t * (dh + 1) + c] = i < L ? gh[i * rs + c] : 0.0f;
         }
         for (int64_t t = threadIdx.x; t < CH; t += blockDim.x) {
           const int64_t i = i0 + t;
@@ -276,8 +286,8 @@ __global__ void __launch_bounds__(W * 32) sfk_attention_backward_dkdv(AttnPtrs P
       }
       if (j < L) {
         for (int64_t c = lane; c < dh; c += 32) {
-          P.o[(bh * L + j) * dh + c] = d.scale * dK[w * dh + c];
-          P.o2[(bh * L + j) * dh + c] = dV[w * dh + c];
+          P.o[arow(d, bh, j) + c] = d.scale * dK[w * dh + c];
+          P.o2[arow(d, bh, j) + c] = dV[w * dh + c];
         }
       }
     }
@@ -323,8 +333,7 @@ void attention_backward(const float* q, const float* k, const float* v, const in
   const int64_t rows = d.B * d.H * d.L;
   Scratch<float> delta(rows);
   SEQFAIR_LAUNCH(grid_for(rows, kThreads), dim3(kThreads), 0, stream(), sfk_attention_backward_delta)(out, dout,
-                                                                                                   delta.get(), rows,
-                                                                                                   d.dh);
+                                                                                                   delta.get(), rows, d);
   check_launch("sfk_attention_backward_delta");
   AttnPtrs P{q, k, v, mask, out, lse, dout, delta.get(), dq, nullptr};
   const size_t b1 = smem_dq(d.dh);

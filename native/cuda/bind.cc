@@ -727,7 +727,7 @@ Napi::Value ProjCeBackward(const Napi::CallbackInfo& info) {
   });
 }
 
-// reads B, H, L, dh, causal, scale, dropout, key from info[first..first+7]
+// reads B, H, L, dh, causal, scale, dropout, key, interleaved from info[first..first+8]
 AttnArgs attn_dims(const Napi::CallbackInfo& info, size_t first, const char* fn) {
   Napi::Env env = info.Env();
   AttnArgs d;
@@ -747,6 +747,7 @@ AttnArgs attn_dims(const Napi::CallbackInfo& info, size_t first, const char* fn)
     }
     d.key = key_arg(info, first + 7, fn);
   }
+  d.interleaved = bool_arg(info, first + 8, fn, "interleaved");
   return d;
 }
 
@@ -759,11 +760,11 @@ void check_attn_smem(Napi::Env env, const char* fn, int64_t dh) {
   }
 }
 
-// attentionForward(q, k, v, keyMask, out, lse, B, H, L, dh, causal, scale, dropout, key)
+// attentionForward(q, k, v, keyMask, out, lse, B, H, L, dh, causal, scale, dropout, key, interleaved)
 Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   const char* fn = "attentionForward";
   Napi::Env env = info.Env();
-  expect_args(info, 14, fn);
+  expect_args(info, 15, fn);
   const AttnArgs d = attn_dims(info, 6, fn);
   const int64_t n = checked_mul(env, fn, {d.B, d.H, d.L, d.dh});
   const float* q = f32b(info, 0, fn, "q", n);
@@ -781,11 +782,12 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   });
 }
 
-// attentionBackward(q, k, v, keyMask, out, lse, dOut, dq, dk, dv, B, H, L, dh, causal, scale, dropout, key)
+// attentionBackward(q, k, v, keyMask, out, lse, dOut, dq, dk, dv, B, H, L, dh, causal, scale, dropout, key,
+//                   interleaved)
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   const char* fn = "attentionBackward";
   Napi::Env env = info.Env();
-  expect_args(info, 18, fn);
+  expect_args(info, 19, fn);
   const AttnArgs d = attn_dims(info, 10, fn);
   const int64_t n = checked_mul(env, fn, {d.B, d.H, d.L, d.dh});
   const float* q = f32b(info, 0, fn, "q", n);

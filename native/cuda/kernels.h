@@ -97,6 +97,7 @@ struct AttnArgs {
   float scale = 1.0f;
   double dropout = 0.0;
   RngKey key{0, 0, 0};
+  bool interleaved = false;  // q, k, v, out and gradients (B,L,H,dh) instead of (B,H,L,dh)
 };
 // bytes of dynamic shared memory the attention kernels need for head size dh (bind.cc compares it
 // with the device's limit before launching)

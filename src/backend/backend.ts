@@ -59,6 +59,11 @@ export interface AttentionDims {
   dropout: number;
   /** required when dropout > 0: element e = ((b*H+h)*L+i)*L+j is kept iff uniform(e) >= p */
   rng: RngKey | null;
+  /**
+   * q, k, v, out and their gradients laid out (B,L,H,dh) — a (B,L,H·dh) projection as it stands,
+   * with no head permute — instead of (B,H,L,dh) (default false). lse stays (B,H,L).
+   */
+  interleaved?: boolean;
 }
 
 export interface GruDims {

@@ -17,10 +17,10 @@ export interface CpuAddon {
   uniform(out: F32, key: RngKey): void;
   normal(out: F32, key: RngKey): void;
   attentionForward(q: F32, k: F32, v: F32, keyMask: I32, out: F32, lse: F32, B: number, H: number, L: number,
-    dh: number, causal: boolean, scale: number, dropout: number, key: RngKey | null): void;
+    dh: number, causal: boolean, scale: number, dropout: number, key: RngKey | null, interleaved: boolean): void;
   attentionBackward(q: F32, k: F32, v: F32, keyMask: I32, out: F32, lse: F32, dOut: F32, dq: F32, dk: F32, dv: F32,
     B: number, H: number, L: number, dh: number, causal: boolean, scale: number, dropout: number,
-    key: RngKey | null): void;
+    key: RngKey | null, interleaved: boolean): void;
   gruForward(x: F32, h0: F32, wIh: F32, wHh: F32, bIh: F32, bHh: F32, out: F32, cache: F32,
     B: number, L: number, I: number, H: number): void;
   gruBackward(x: F32, h0: F32, wIh: F32, wHh: F32, out: F32, cache: F32, dOut: F32, dx: F32, dh0: F32,
@@ -81,13 +81,13 @@ export function makeCpuBackend(addon: CpuAddon): Backend {
     attentionForward(q, k, v, keyMask, d: AttentionDims) {
       const out = f32(q.length);
       const lse = f32(d.B * d.H * d.L);
-      addon.attentionForward(q, k, v, keyMask, out, lse, d.B, d.H, d.L, d.dh, d.causal, d.scale, d.dropout, d.rng);
+      addon.attentionForward(q, k, v, keyMask, out, lse, d.B, d.H, d.L, d.dh, d.causal, d.scale, d.dropout, d.rng, d.interleaved ?? false);
       return { out, lse };
     },
     attentionBackward(q, k, v, keyMask, out, lse, dOut, d: AttentionDims) {
       const dq = f32(q.length), dk = f32(k.length), dv = f32(v.length);
       addon.attentionBackward(q, k, v, keyMask, out, lse, dOut, dq, dk, dv,
-        d.B, d.H, d.L, d.dh, d.causal, d.scale, d.dropout, d.rng);
+        d.B, d.H, d.L, d.dh, d.causal, d.scale, d.dropout, d.rng, d.interleaved ?? false);
       return { dq, dk, dv };
     },
 

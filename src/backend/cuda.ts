@@ -282,13 +282,13 @@ export function makeCudaBackend(addon: CudaAddon): Backend & { device: CudaDevic
 
     attentionForward(q, k, v, keyMask, d: AttentionDims) {
       const o = f32(q.length), lse = f32(d.B * d.H * d.L);
-      run('attentionForward', q, k, v, keyMask, out(o), out(lse), d.B, d.H, d.L, d.dh, d.causal, d.scale, d.dropout, d.rng);
+      run('attentionForward', q, k, v, keyMask, out(o), out(lse), d.B, d.H, d.L, d.dh, d.causal, d.scale, d.dropout, d.rng, d.interleaved ?? false);
       return { out: o, lse };
     },
     attentionBackward(q, k, v, keyMask, o, lse, dOut, d: AttentionDims) {
       const dq = f32(q.length), dk = f32(k.length), dv = f32(v.length);
       run('attentionBackward', q, k, v, keyMask, o, lse, dOut, out(dq), out(dk), out(dv),
-        d.B, d.H, d.L, d.dh, d.causal, d.scale, d.dropout, d.rng);
+        d.B, d.H, d.L, d.dh, d.causal, d.scale, d.dropout, d.rng, d.interleaved ?? false);
       return { dq, dk, dv };
     },
 

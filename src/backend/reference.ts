@@ -152,7 +152,14 @@ function gemm(a: F32, b: F32, o: GemmOptions, accumulate?: F32): F32 {
 //   dv_j += p_ij m_ij dOut_i
 //   dS_ij = p_ij (dP_ij - Σ_l p_il dP_il)               (softmax backward on the undropped p)
 //   dq_i += scale Σ_j dS_ij k_j,   dk_j += scale dS_ij q_i
+// Layout of q, k, v, out and the gradients: (B,H,L,dh), or (B,L,H,dh) when d.interleaved; row i of
+// head bh = b·H + h starts at attentionRow(d, bh, i). lse is (B,H,L) in both.
 // ============================================================================================
+
+function attentionRow(d: AttentionDims, bh: number, i: number): number {
+  const { H, L, dh } = d;
+  return d.interleaved ? ((Math.floor(bh / H) * L + i) * H + (bh % H)) * dh : (bh * L + i) * dh;
+}
 
 function checkAttention(op: string, q: F32, k: F32, v: F32, keyMask: I32, d: AttentionDims): void {
   const { B, H, L, dh } = d;
@@ -193,7 +200,7 @@ function attentionAllowed(keyMask: I32, d: AttentionDims, b: number, i: number, 
 function attentionScore(q: F32, k: F32, d: AttentionDims, bh: number, i: number, j: number): number {
   const { L, dh } = d;
   let dot = 0;
-  for (let c = 0; c < dh; c++) dot += q[(bh * L + i) * dh + c]! * k[(bh * L + j) * dh + c]!;
+  for (let c = 0; c < dh; c++) dot += q[attentionRow(d, bh, i) + c]! * k[attentionRow(d, bh, j) + c]!;
   return d.scale * dot;
 }
 
@@ -233,9 +240,9 @@ function attentionForward(q: F32, k: F32, v: F32, keyMask: I32, d: AttentionDims
           if (s[j]! === -Infinity) continue;
           const pm = Math.exp(s[j]! - rowLse) * attentionDropoutMultiplier(d, (bh * L + i) * L + j);
           if (pm === 0) continue;
-          for (let c = 0; c < dh; c++) acc[c] += pm * v[(bh * L + j) * dh + c]!;
+          for (let c = 0; c < dh; c++) acc[c] += pm * v[attentionRow(d, bh, j) + c]!;
         }
-        for (let c = 0; c < dh; c++) out[(bh * L + i) * dh + c] = acc[c]!;
+        for (let c = 0; c < dh; c++) out[attentionRow(d, bh, i) + c] = acc[c]!;
       }
     }
   }
@@ -278,7 +285,7 @@ function attentionBackward(
           p[j] = Math.exp(attentionScore(q, k, d, bh, i, j) - rowLse);
           mult[j] = attentionDropoutMultiplier(d, (bh * L + i) * L + j);
           let dOutDotV = 0;
-          for (let c = 0; c < dh; c++) dOutDotV += dOut[(bh * L + i) * dh + c]! * v[(bh * L + j) * dh + c]!;
+          for (let c = 0; c < dh; c++) dOutDotV += dOut[attentionRow(d, bh, i) + c]! * v[attentionRow(d, bh, j) + c]!;
           dP[j] = mult[j]! * dOutDotV;
           rowDot += p[j]! * dP[j]!;
         }
@@ -287,8 +294,8 @@ function attentionBackward(
           const pm = p[j]! * mult[j]!;
           const dS = p[j]! * (dP[j]! - rowDot);
           for (let c = 0; c < dh; c++) {
-            const iIdx = (bh * L + i) * dh + c;
-            const jIdx = (bh * L + j) * dh + c;
+            const iIdx = attentionRow(d, bh, i) + c;
+            const jIdx = attentionRow(d, bh, j) + c;
             dv[jIdx] += pm * dOut[iIdx]!;
             dq[iIdx] += d.scale * dS * k[jIdx]!;
             dk[jIdx] += d.scale * dS * q[iIdx]!;

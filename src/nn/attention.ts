@@ -8,8 +8,9 @@
  * keys and values; for plain self-attention pass the same tensor three times. The fused op
  * needs equal query and key lengths, so cross-attention of different lengths is not supported.
  *
- * Heads: (B,L,D) → reshape (B,L,H,dh) → permute (B,H,L,dh); head h owns features [h·dh, (h+1)·dh)
- * of each projection, as torch.nn.MultiheadAttention.
+ * Heads: (B,L,D) → reshape (B,L,H,dh), which the fused op reads as it stands (`interleaved`: no
+ * permute, no copy); head h owns features [h·dh, (h+1)·dh) of each projection, as
+ * torch.nn.MultiheadAttention.
  */
 import { type Generator, type Tensor, attention } from '../engine/index.js';
 import { Linear } from './linear.js';
@@ -55,10 +56,10 @@ export class MultiHeadAttention extends Module {
     this.out = this.registerModule('out', new Linear(dim, dim, lin));
   }
 
-  /** (B,L,D) → (B,H,L,dh) */
+  /** (B,L,D) → (B,L,H,dh), a free reshape */
   private split(x: Tensor): Tensor {
     const [B, L] = x.shape as [number, number, number];
-    return x.reshape([B, L, this.heads, this.headDim]).permute([0, 2, 1, 3]);
+    return x.reshape([B, L, this.heads, this.headDim]);
   }
 
   /**
@@ -76,8 +77,9 @@ export class MultiHeadAttention extends Module {
       causal: this.causal,
       dropout: this.dropout,
       training: this.training,
+      interleaved: true,
       ...(this.dropoutGen ? { gen: this.dropoutGen } : {}),
     });
-    return this.out.forward(o.permute([0, 2, 1, 3]).reshape([B, L, D]));
+    return this.out.forward(o.reshape([B, L, D]));
   }
 }

@@ -452,26 +452,63 @@ describe('2. attention', () => {
     }
   });
 
+  it('2.8 interleaved heads (B,L,H,dh): vs reference, and the same bits as (B,H,L,dh) permuted, on both paths', () => {
+    // (B,H,L,dh) -> (B,L,H,dh)
+    const interleave = (x: Float32Array, B: number, H: number, L: number, dh: number): Float32Array => {
+      const y = new Float32Array(x.length);
+      for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < L; i++)
+        for (let c = 0; c < dh; c++) y[((b * L + i) * H + h) * dh + c] = x[((b * H + h) * L + i) * dh + c]!;
+      return y;
+    };
+    let seed = 3000;
+    // dh multiple of 8 and L <= 256: the small-head path reading rows H·dh apart; dh = 5 and
+    // L = 257: the general path through its (B,H,L,dh) copies
+    for (const [B, H, L, dh] of [[3, 2, 33, 8], [2, 2, 50, 32], [2, 3, 19, 5], [1, 2, 257, 16]] as const) {
+      for (const [causal, p] of [[true, 0], [false, 0], [true, 0.3]] as const) {
+        const key: RngKey | null = p > 0 ? { seed: 77, stream: 2, offset: 9 } : null;
+        const d = attnDims(B, H, L, dh, causal, p, key), di = { ...d, interleaved: true };
+        attnCheck(di, 'left', (seed += 10));
+        const n = B * H * L * dh;
+        const q = randn(n, seed + 1), k = randn(n, seed + 2), v = randn(n, seed + 3), dOut = randn(n, seed + 4);
+        const mask = makeMask(B, L, 'holes', seed + 5);
+        const I = (x: Float32Array) => interleave(x, B, H, L, dh);
+        const label = `interleaved ${B},${H},${L},${dh} causal=${causal} p=${p}`;
+        for (const be of [cpu, ref]) {
+          const f = be.attentionForward(q, k, v, mask, d), fi = be.attentionForward(I(q), I(k), I(v), mask, di);
+          expectBitEqual(fi.out, I(f.out), `${be.name} ${label} out`);
+          expectBitEqual(fi.lse, f.lse, `${be.name} ${label} lse`);
+          const g = be.attentionBackward(q, k, v, mask, f.out, f.lse, dOut, d);
+          const gi = be.attentionBackward(I(q), I(k), I(v), mask, fi.out, fi.lse, I(dOut), di);
+          expectBitEqual(gi.dq, I(g.dq), `${be.name} ${label} dq`);
+          expectBitEqual(gi.dk, I(g.dk), `${be.name} ${label} dk`);
+          expectBitEqual(gi.dv, I(g.dv), `${be.name} ${label} dv`);
+        }
+      }
+    }
+  });
+
   it('2.7 bad inputs throw and leave the process alive', () => {
     const B = 1, H = 1, L = 4, dh = 2, n = 8;
     const q = randn(n, 1), out = new Float32Array(n), lse = new Float32Array(4);
     const mask = Int32Array.from([1, 1, 2, 1]);
     const args = (m: Int32Array, p: number, key: RngKey | null) =>
-      [q, q, q, m, out, lse, B, H, L, dh, true, 0.5, p, key] as const;
+      [q, q, q, m, out, lse, B, H, L, dh, true, 0.5, p, key, false] as const;
     expectThrows(() => addon.attentionForward(...args(mask, 0, null)), RangeError, /keyMask\[2\] = 2 must be 0 or 1/);
     const ok = new Int32Array(4).fill(1);
     expectThrows(() => addon.attentionForward(...args(ok, 1, { seed: 1, stream: 0, offset: 0 })), RangeError, /dropout probability/);
     expectThrows(() => addon.attentionForward(...args(ok, 0.1, null)), RangeError, /needs an rng key/);
     expectThrows(() => addon.attentionForward(...args(ok, 0.1, { seed: -1, stream: 0, offset: 0 })), RangeError, /key.seed/);
-    expectThrows(() => addon.attentionForward(q.subarray(1), q, q, ok, out, lse, B, H, L, dh, true, 0.5, 0, null),
+    expectThrows(() => addon.attentionForward(q.subarray(1), q, q, ok, out, lse, B, H, L, dh, true, 0.5, 0, null, false),
       RangeError, /q must be a Float32Array of length 8/);
-    expectThrows(() => addon.attentionForward(q, q, q, ok, q, lse, B, H, L, dh, true, 0.5, 0, null),
+    expectThrows(() => addon.attentionForward(q, q, q, ok, q, lse, B, H, L, dh, true, 0.5, 0, null, false),
       RangeError, /out must not overlap q/);
-    expectThrows(() => addon.attentionForward(q, q, q, ok, out, lse, B, H, L, dh, true, NaN, 0, null), RangeError, /scale must be finite/);
+    expectThrows(() => addon.attentionForward(q, q, q, ok, out, lse, B, H, L, dh, true, NaN, 0, null, false), RangeError, /scale must be finite/);
+    expectThrows(() => addon.attentionForward(q, q, q, ok, out, lse, B, H, L, dh, true, 0.5, 0, null), TypeError, /expected 15 arguments, got 14/);
+    expectThrows(() => addon.attentionForward(q, q, q, ok, out, lse, B, H, L, dh, true, 0.5, 0, null, 1 as never), TypeError, /interleaved to be a boolean/);
     expectThrows(() => addon.attentionBackward(q, q, q, ok, out, lse, q, out, new Float32Array(n), new Float32Array(n),
-      B, H, L, dh, true, 0.5, 0, null), RangeError, /dq must not overlap out/);
+      B, H, L, dh, true, 0.5, 0, null, false), RangeError, /dq must not overlap out/);
     expectThrows(() => addon.attentionBackward(q, q, q, ok, out, lse, q, new Float32Array(n), new Float32Array(n),
-      new Float32Array(n), B, H, L, dh, 1 as never, 0.5, 0, null), TypeError, /causal to be a boolean/);
+      new Float32Array(n), B, H, L, dh, 1 as never, 0.5, 0, null, false), TypeError, /causal to be a boolean/);
   });
 });
 
@@ -864,8 +901,8 @@ describe('6. SIMD levels', () => {
       const out = new Float32Array(n), lse = new Float32Array(B * H * L);
       const dq = new Float32Array(n), dk = new Float32Array(n), dv = new Float32Array(n);
       const key = { seed: 7, stream: 3, offset: 5 };
-      a.attentionForward(q, k, v, mask, out, lse, B, H, L, dh, true, 0.4, 0.25, key);
-      a.attentionBackward(q, k, v, mask, out, lse, dOut, dq, dk, dv, B, H, L, dh, true, 0.4, 0.25, key);
+      a.attentionForward(q, k, v, mask, out, lse, B, H, L, dh, true, 0.4, 0.25, key, false);
+      a.attentionBackward(q, k, v, mask, out, lse, dOut, dq, dk, dv, B, H, L, dh, true, 0.4, 0.25, key, false);
       const gB = 3, gL = 4, gI = 5, gH = 19;
       const x = gen(gB * gL * gI, 5), h0 = gen(gB * gH, 6), wih = gen(3 * gH * gI, 7), whh = gen(3 * gH * gH, 8);
       const bih = gen(3 * gH, 9), bhh = gen(3 * gH, 10);

@@ -199,6 +199,20 @@ describe('07.4 attention', () => {
     }
   }
 
+  it('interleaved heads (B,L,H,dh): the permuted values of (B,H,L,dh), and finite-difference gradients', () => {
+    const shapeI = [B, L, H, dh];
+    const toI = (t: Tensor) => t.permute([0, 2, 1, 3]);
+    for (const causal of [true, false]) {
+      const want = f32(toI(attention(T(qv), T(kv), T(vv), mask, { causal })));
+      const got = f32(attention(toI(T(qv)), toI(T(kv)), toI(T(vv)), mask, { causal, interleaved: true }));
+      expectClose(got, want, { rtol: 0, atol: 0 }, `interleaved causal=${causal}`);
+    }
+    const qi = f32(toI(T(qv))), ki = f32(toI(T(kv))), vi = f32(toI(T(vv)));
+    const f = ([q, k, v]: Tensor[]) => attention(q!, k!, v!, mask, { causal: true, dropout: 0.3, gen: new Generator(11, Streams.dropout), interleaved: true });
+    expectGradcheck('attention interleaved', f, [input(qi, shapeI), input(ki, shapeI), input(vi, shapeI)]);
+    expect(() => attention(toI(T(qv)), T(kv), T(vv), mask, { causal: true, interleaved: true })).toThrow(/expected three equal \(B,L,H,dh\)/);
+  });
+
   it('custom scale', () => {
     const q1 = new Tensor(qv.subarray(0, 30), [1, 2, 5, 3]);
     const k1 = new Tensor(kv.subarray(0, 30), [1, 2, 5, 3]);

@@ -1,7 +1,8 @@
 // Multi-head attention per (batch, head, query row), shared by the CPU and CUDA kernels
 // (FORMAT.md 4.4, plus dropout on the attention weights).
 //
-//   q, k, v, out (B,H,L,dh); key_mask (B,L) of 0/1; lse (B,H,L)
+//   q, k, v, out (B,H,L,dh), or with interleaved heads (B,L,H,dh) (a (B,L,H·dh) projection as it
+//   stands, no permute); key_mask (B,L) of 0/1; lse (B,H,L) in both layouts
 //   key j allowed for query i  iff  key_mask[b,j] = 1 and (!causal || j <= i)
 //   s_ij = scale · q_i·k_j (allowed j), p_i = softmax(s_i), lse_i = log Σ_j exp(s_ij)
 //   dropout p: m_ij = keep_ij / (1-p), keep_ij = uniform(key, key.offset + e) >= p,
@@ -19,6 +20,13 @@
 #include "seqfair/philox.h"
 
 namespace seqfair {
+
+// Offset of row i of head bh = b·H + h in q, k, v, out and their gradients, and the distance
+// between consecutive rows of a head: (B,H,L,dh) or, interleaved, (B,L,H,dh).
+SEQFAIR_HD int64_t attn_row_offset(int64_t bh, int64_t i, int64_t H, int64_t L, int64_t dh, bool interleaved) {
+  return interleaved ? ((bh / H) * L + i) * H * dh + (bh % H) * dh : (bh * L + i) * dh;
+}
+SEQFAIR_HD int64_t attn_row_stride(int64_t H, int64_t dh, bool interleaved) { return interleaved ? H * dh : dh; }
 
 SEQFAIR_HD bool attn_allowed(const int32_t* mask_b, bool causal, int64_t i, int64_t j) {
   return mask_b[j] == 1 && (!causal || j <= i);

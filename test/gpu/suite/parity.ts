@@ -340,12 +340,12 @@ export function defineParitySuite(t: ParityTarget): void {
       ? [[1, 1, 1, 4], [2, 2, 7, 8], [1, 1, 40, 5], [2, 1, 9, 33]]
       : [[1, 1, 1, 4], [2, 2, 7, 8], [2, 1, 33, 33], [1, 2, 70, 16], [3, 2, 16, 64], [2, 2, 129, 32], [1, 1, 9, 128]];
     function run(B: number, H: number, L: number, dh: number, causal: boolean, kind: MaskKind, seed: number,
-      dropout = 0): void {
+      dropout = 0, interleaved = false): void {
       const n = B * H * L * dh;
       const q = randn(n, seed), k = randn(n, seed + 1), v = randn(n, seed + 2), dOut = randn(n, seed + 3);
       const mask = makeMask(B, L, kind, seed + 4);
-      const d = attnDims(B, H, L, dh, causal, dropout, dropout > 0 ? { seed: seed + 5, stream: 9, offset: 3 } : null);
-      const label = `attention ${B},${H},${L},${dh} causal=${causal} ${kind} p=${dropout}`;
+      const d = { ...attnDims(B, H, L, dh, causal, dropout, dropout > 0 ? { seed: seed + 5, stream: 9, offset: 3 } : null), interleaved };
+      const label = `attention ${B},${H},${L},${dh} causal=${causal} ${kind} p=${dropout} interleaved=${interleaved}`;
       const got = cu().attentionForward(q, k, v, mask, d), want = ref.attentionForward(q, k, v, mask, d);
       expectNear(got.out, want.out, `${label} out`);
       expectNear(got.lse, want.lse, `${label} lse`);
@@ -367,6 +367,12 @@ export function defineParitySuite(t: ParityTarget): void {
       let seed = 900;
       for (const [B, H, L, dh] of shapes.slice(1, 3))
         for (const causal of [true, false]) run(B, H, L, dh, causal, 'left', seed += 10, 0.3);
+    });
+
+    it('6.2b interleaved heads (B,L,H,dh), with and without dropout', () => {
+      let seed = 950;
+      for (const [B, H, L, dh] of shapes.slice(1, 3))
+        for (const p of [0, 0.3]) run(B, H, L, dh, true, 'holes', seed += 10, p, true);
     });
 
     it('6.3 rows without allowed keys: out 0, lse -Infinity, no gradient', () => {
@@ -497,7 +503,7 @@ export function defineParitySuite(t: ParityTarget): void {
       const mask = buf(6, 'i32');
       a.upload(mask, Int32Array.from([1, 1, 2, 1, 0, 1]));
       const attn = a.attentionForward as (...x: unknown[]) => void;
-      expectThrows(() => attn(buf(12), buf(12), buf(12), mask, buf(12), buf(6), 2, 1, 3, 2, true, 1, 0, null),
+      expectThrows(() => attn(buf(12), buf(12), buf(12), mask, buf(12), buf(6), 2, 1, 3, 2, true, 1, 0, null, false),
         RangeError, /keyMask\[2\] = 2 must be 0 or 1/);
       const targets = buf(3, 'i32');
       a.upload(targets, Int32Array.from([0, 7, -100]));
