@@ -171,20 +171,21 @@ inline BroadcastLoop broadcast_loop_arg(const Napi::CallbackInfo& info, size_t i
     }
   }
   l.rank = (int32_t)rank;
+  // n ≤ ny ≤ 2^31 before each product and every term ≤ 2^62, so nothing here overflows
   int64_t n = 1, maxA = 0, maxB = 0;
-  for (int d = 0; d < l.rank; ++d) {
+  for (int d = 0; d < l.rank && n <= ny; ++d) {
     n *= l.dims[d];
-    if (n > ny) break;
     maxA += (l.dims[d] - 1) * l.sa[d];
     maxB += (l.dims[d] - 1) * l.sb[d];
+    if (maxA >= na || maxB >= nb) {
+      throw_range(env, std::string(fn) + ": the loop reads past the end of " + (maxA >= na ? "a" : "b"));
+    }
   }
   if (n != ny) throw_range(env, std::string(fn) + ": the loop covers " + std::to_string(n) + " elements, y has " + std::to_string(ny));
   if (l.rank > 0 && (l.sa[l.rank - 1] > 1 || l.sb[l.rank - 1] > 1)) {
     throw_range(env, std::string(fn) + ": the last loop axis must have stride 0 or 1 in both operands");
   }
-  if (maxA >= na || maxB >= nb) {
-    throw_range(env, std::string(fn) + ": the loop reads past the end of " + (maxA >= na ? "a" : "b"));
-  }
+  if (na <= 0 || nb <= 0) throw_range(env, std::string(fn) + ": the loop reads past the end of " + (na <= 0 ? "a" : "b"));
   return l;
 }
 

@@ -490,8 +490,9 @@ export function defineParitySuite(t: ParityTarget): void {
       expectThrows(() => gather(ids, ids, out, 4, 3), TypeError, /expected table to be an f32 device buffer, got i32/);
       expectThrows(() => (a.geluForward as (...x: unknown[]) => void)(table, table), RangeError, /y must not overlap x/);
       const binary = a.binary as (...x: unknown[]) => void;
-      expectThrows(() => binary(0, table, table, out, [13], [1], [1]), RangeError, /covers 13 elements, y has 12/);
-      expectThrows(() => binary(0, table, table, out, [12], [2], [1]), RangeError, /last loop axis must have stride 0 or 1/);
+      expectThrows(() => binary(0, table, table, buf(11), [12], [1], [1]), RangeError, /covers 12 elements, y has 11/);
+      expectThrows(() => binary(0, table, table, out, [13], [1], [1]), RangeError, /reads past the end of a/);
+      expectThrows(() => binary(0, table, table, out, [6, 2], [1, 6], [2, 1]), RangeError, /last loop axis must have stride 0 or 1/);
       expectThrows(() => binary(0, table, table, table, [12], [1], [1]), RangeError, /y must not overlap a/);
       alive();
       expectThrows(() => gather(new Float32Array(12), ids, out, 4, 3), TypeError, /device buffer handle/);
