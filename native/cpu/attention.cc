@@ -266,18 +266,14 @@ void backward_head_small(const float* q, const float* k, const float* v, const i
 
 // The general path works on contiguous heads: interleaved (B,L,H,dh) operands are copied to
 // (B,H,L,dh) and its outputs back (the small-head path reads the interleaved rows in place).
-void heads_first(const float* x, float* y, const AttnDims& d) {
+// to_first: x (B,L,H,dh) -> y (B,H,L,dh); otherwise y (B,H,L,dh) -> x (B,L,H,dh)
+void copy_heads(const float* from, float* to, const AttnDims& d, bool to_first) {
   parallel_for(d.B * d.H, 1, [&](int64_t h0, int64_t h1) {
     for (int64_t bh = h0; bh < h1; ++bh)
-      for (int64_t i = 0; i < d.L; ++i)
-        std::memcpy(y + (bh * d.L + i) * d.dh, x + attn_row_offset(bh, i, d.H, d.L, d.dh, true), sizeof(float) * (size_t)d.dh);
-  });
-}
-void heads_interleaved(const float* y, float* x, const AttnDims& d) {
-  parallel_for(d.B * d.H, 1, [&](int64_t h0, int64_t h1) {
-    for (int64_t bh = h0; bh < h1; ++bh)
-      for (int64_t i = 0; i < d.L; ++i)
-        std::memcpy(x + attn_row_offset(bh, i, d.H, d.L, d.dh, true), y + (bh * d.L + i) * d.dh, sizeof(float) * (size_t)d.dh);
+      for (int64_t i = 0; i < d.L; ++i) {
+        const int64_t first = (bh * d.L + i) * d.dh, inter = attn_row_offset(bh, i, d.H, d.L, d.dh, true);
+        std::memcpy(to + (to_first ? first : inter), from + (to_first ? inter : first), sizeof(float) * (size_t)d.dh);
+      }
   });
 }
 
@@ -299,13 +295,13 @@ void attention_forward(const float* q, const float* k, const float* v, const int
   if (d.interleaved) {
     const size_t n = (size_t)(B * H * L * dh);
     std::vector<float> qc(n), kc(n), vc(n), oc(n);
-    heads_first(q, qc.data(), d);
-    heads_first(k, kc.data(), d);
-    heads_first(v, vc.data(), d);
+    copy_heads(q, qc.data(), d, true);
+    copy_heads(k, kc.data(), d, true);
+    copy_heads(v, vc.data(), d, true);
     AttnDims c = d;
     c.interleaved = false;
     attention_forward(qc.data(), kc.data(), vc.data(), key_mask, oc.data(), lse, c);
-    heads_interleaved(oc.data(), out, d);
+    copy_heads(oc.data(), out, d, false);
     return;
   }
   std::vector<int64_t> jlo, jhi;
@@ -373,16 +369,16 @@ void attention_backward(const float* q, const float* k, const float* v, const in
   if (d.interleaved) {
     const size_t n = (size_t)(B * H * L * dh);
     std::vector<float> qc(n), kc(n), vc(n), gc(n), dqc(n), dkc(n), dvc(n);
-    heads_first(q, qc.data(), d);
-    heads_first(k, kc.data(), d);
-    heads_first(v, vc.data(), d);
-    heads_first(dout, gc.data(), d);
+    copy_heads(q, qc.data(), d, true);
+    copy_heads(k, kc.data(), d, true);
+    copy_heads(v, vc.data(), d, true);
+    copy_heads(dout, gc.data(), d, true);
     AttnDims c = d;
     c.interleaved = false;
     attention_backward(qc.data(), kc.data(), vc.data(), key_mask, lse, gc.data(), dqc.data(), dkc.data(), dvc.data(), c);
-    heads_interleaved(dqc.data(), dq, d);
-    heads_interleaved(dkc.data(), dk, d);
-    heads_interleaved(dvc.data(), dv, d);
+    copy_heads(dqc.data(), dq, d, false);
+    copy_heads(dkc.data(), dk, d, false);
+    copy_heads(dvc.data(), dv, d, false);
     return;
   }
   std::vector<int64_t> jlo, jhi;

@@ -2,7 +2,8 @@
 // last loop axis, on whose stride every operand is 0 or 1 (collapse guarantees it), so a row is
 // one plain loop that the compiler vectorises: both operands contiguous, or one a repeated value.
 // Rows are split over the threads in chunks of at least ~32K elements (below that one thread).
-// Each element is computed alone, so the result does not depend on the split.
+// Each element is computed alone (binary_apply, the function the CUDA kernel uses; Op is a
+// template constant, so its switch folds away), so the result does not depend on the split.
 #include "cpu/binary.h"
 
 #include <algorithm>
@@ -12,27 +13,19 @@
 namespace seqfair {
 namespace {
 
-template <int32_t Op>
-inline float apply(float a, float b) {
-  if constexpr (Op == kBinaryAdd) return a + b;
-  else if constexpr (Op == kBinarySub) return a - b;
-  else if constexpr (Op == kBinaryMul) return a * b;
-  else return a / b;
-}
-
 // y[k] = a[k·ia] op b[k·ib] for k < n, ia, ib ∈ {0, 1}
 template <int32_t Op>
 void row(const float* __restrict a, int64_t ia, const float* __restrict b, int64_t ib, float* __restrict y, int64_t n) {
   if (ia == 1 && ib == 1) {
-    for (int64_t k = 0; k < n; ++k) y[k] = apply<Op>(a[k], b[k]);
+    for (int64_t k = 0; k < n; ++k) y[k] = binary_apply(Op, a[k], b[k]);
   } else if (ib == 0 && ia == 1) {
     const float v = b[0];
-    for (int64_t k = 0; k < n; ++k) y[k] = apply<Op>(a[k], v);
+    for (int64_t k = 0; k < n; ++k) y[k] = binary_apply(Op, a[k], v);
   } else if (ia == 0 && ib == 1) {
     const float v = a[0];
-    for (int64_t k = 0; k < n; ++k) y[k] = apply<Op>(v, b[k]);
+    for (int64_t k = 0; k < n; ++k) y[k] = binary_apply(Op, v, b[k]);
   } else {
-    const float v = apply<Op>(a[0], b[0]);
+    const float v = binary_apply(Op, a[0], b[0]);
     for (int64_t k = 0; k < n; ++k) y[k] = v;
   }
 }
@@ -40,7 +33,7 @@ void row(const float* __restrict a, int64_t ia, const float* __restrict b, int64
 template <int32_t Op>
 void run(const float* a, const float* b, float* y, const BroadcastLoop& l) {
   if (l.rank == 0) {
-    y[0] = apply<Op>(a[0], b[0]);
+    y[0] = binary_apply(Op, a[0], b[0]);
     return;
   }
   const int64_t inner = l.dims[l.rank - 1];
