@@ -8,7 +8,7 @@
 import type { Backend } from '../../src/backend/backend.js';
 import { setBackend } from '../../src/backend/index.js';
 import type { SequenceBatch } from '../../src/data/batching.js';
-import { Generator, Streams } from '../../src/engine/index.js';
+import { Generator, Streams, scope } from '../../src/engine/index.js';
 import type { Objective } from '../../src/fairness/objective.js';
 import type { RecommenderBase } from '../../src/models/base.js';
 import { Adam } from '../../src/optim/index.js';
@@ -36,7 +36,8 @@ export function seqfairStep(be: Backend, model: RecommenderBase, batch: Sequence
   const opt = new Adam(params.map(([, p]) => p), { ...ADAM, weightDecay: 0 });
   const lossGen = new Generator(1, Streams.negatives);
   let step = 0;
-  const run = (obj: Objective): number => {
+  // the trainer's step, in the trainer's per-step scope (kernel outputs recycled between steps)
+  const run = (obj: Objective): number => scope(() => {
     opt.zeroGrad();
     const ctx = makeContext(model, batch, step, null, { loss: 'ce', numNegatives: 0, gen: lossGen });
     const loss = obj.loss(ctx);
@@ -45,7 +46,7 @@ export function seqfairStep(be: Backend, model: RecommenderBase, batch: Sequence
     opt.step();
     step++;
     return value;
-  };
+  });
   model.train();
   return {
     run: () => { run(objective); },

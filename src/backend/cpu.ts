@@ -6,6 +6,7 @@
 import type {
   AdamOptions, AttentionDims, Backend, F32, GemmOptions, GruDims, I32, NarmAttentionDims, RngKey,
 } from './backend.js';
+import { allocF32 } from './buffer-pool.js';
 
 /** The functions the addon exports (see native/bind_core.cc and native/bind_fused.cc). */
 export interface CpuAddon {
@@ -59,7 +60,8 @@ export interface CpuAddon {
     weightDecay: number, decoupled: boolean, step: number): void;
 }
 
-const f32 = (n: number): F32 => new Float32Array(n);
+// outputs come from the pool inside scope() (./buffer-pool.ts)
+const f32 = (n: number): F32 => allocF32(n);
 const i32 = (n: number): I32 => new Int32Array(n);
 
 export function makeCpuBackend(addon: CpuAddon): Backend {

@@ -22,6 +22,7 @@ import { isAbsolute, join } from 'node:path';
 import type {
   AdamOptions, AttentionDims, Backend, F32, GemmOptions, GruDims, I32, NarmAttentionDims, RngKey,
 } from './backend.js';
+import { allocF32 } from './buffer-pool.js';
 import { packageRoot } from './cpu.js';
 
 export type DType = 'f32' | 'i32';
@@ -232,7 +233,8 @@ const inout = (a: Host): Out => new Out(a, true);
 
 type Arg = Host | Out | number | boolean | string | null | RngKey | number[];
 
-const f32 = (n: number): F32 => new Float32Array(n);
+// outputs come from the pool inside scope() (./buffer-pool.ts)
+const f32 = (n: number): F32 => allocF32(n);
 const i32 = (n: number): I32 => new Int32Array(n);
 
 /**

@@ -1,9 +1,12 @@
 /**
  * Tensor: a row-major, contiguous f32 or i32 array with a shape, and its place on the tape.
- * Storage is a Float32Array / Int32Array owned by the CPU backends (garbage-collected).
+ * Storage is a Float32Array / Int32Array: garbage-collected, or, for a kernel output made inside
+ * `scope()`, recycled when the scope returns (../backend/buffer-pool.ts; reading such a tensor
+ * afterwards throws).
  * The methods are sugar over the op functions in ./ops/ (one op, one place).
  */
 import type { F32, I32 } from '../backend/backend.js';
+import { keepArray } from '../backend/buffer-pool.js';
 import { type GradNode, isGradEnabled, runBackward } from './autograd.js';
 import { type Shape, checkShape, fmt, sizeOf } from './shape.js';
 import * as ops from './ops/index.js';
@@ -14,8 +17,8 @@ export type Data = F32 | I32;
 export class Tensor {
   readonly shape: readonly number[];
   readonly dtype: DType;
-  /** row-major values; mutate only through the optimiser or under noGrad */
-  data: Data;
+  readonly #data: Data;
+  readonly #size: number;
   requiresGrad: boolean;
   /** accumulated gradient of a leaf after backward() */
   grad: Tensor | null = null;
@@ -28,7 +31,8 @@ export class Tensor {
     if (data.length !== sizeOf(shape)) {
       throw new Error(`tensor: ${data.length} values do not fill shape ${fmt(shape)} (${sizeOf(shape)} needed)`);
     }
-    this.data = data;
+    this.#data = data;
+    this.#size = data.length;
     this.shape = Object.freeze([...shape]);
     this.dtype = data instanceof Int32Array ? 'i32' : 'f32';
     if (this.dtype === 'i32' && opts.requiresGrad) throw new Error('tensor: an i32 tensor cannot require grad');
@@ -37,8 +41,17 @@ export class Tensor {
     this.name = opts.name;
   }
 
+  /** row-major values; mutate only through the optimiser or under noGrad */
+  get data(): Data {
+    const d = this.#data;
+    if (d.byteLength === 0 && this.#size > 0) {
+      throw new Error(`tensor ${fmt(this.shape)}${this.name ? ` '${this.name}'` : ''} was used after the scope() that made it returned (its memory was recycled; return it from the scope or copy it with clone())`);
+    }
+    return d;
+  }
+
   get size(): number {
-    return this.data.length;
+    return this.#size;
   }
 
   get rank(): number {
@@ -87,7 +100,11 @@ export class Tensor {
 
   /** @internal add a gradient into .grad (used by backward); `owned`: g may be kept as is */
   accumulateGrad(g: F32, owned = false): void {
-    if (this.grad === null) this.grad = new Tensor(owned ? g : g.slice(), this.shape);
+    if (this.grad === null) {
+      // a leaf's gradient outlives the scope of the step that computed it
+      if (owned && g instanceof Float32Array) keepArray(g);
+      this.grad = new Tensor(owned ? g : g.slice(), this.shape);
+    }
     else {
       const acc = this.grad.f32();
       for (let i = 0; i < acc.length; i++) acc[i]! += g[i]!;

@@ -201,7 +201,7 @@ export class AfsrObjective implements Objective {
     checkFiniteLoss(n0, ctx, loss, lossesT);
     this.last = {
       step: ctx.step, location: fp.location, top, q, recLoss: rec, droLoss: dro,
-      lossesOriginal: fp.values, lossesSmoothed: Float32Array.from(v),
+      lossesOriginal: Float32Array.from(fp.values), lossesSmoothed: Float32Array.from(v),
       smoothedPositions: sm.positions, neighbourIds: sm.neighbourIds, dirichletWeights: sm.weights,
     };
     return loss;

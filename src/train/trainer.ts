@@ -31,7 +31,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Generator, Streams, type Tensor, generator, manualSeed } from '../engine/index.js';
+import { Generator, Streams, type Tensor, generator, manualSeed, scope } from '../engine/index.js';
 import type { Dataset } from '../data/preprocess.js';
 import { type LastTargets, epochBatchCount, epochBatches } from './batches.js';
 import type { SequentialRecommender } from '../models/types.js';
@@ -332,14 +332,18 @@ export function train(model: SequentialRecommender, ds: Dataset, config: TrainCo
     let lossSum = 0, batches = 0, items = 0, seqs = 0, normSum = 0;
     let b = 0;
     for (const batch of epochBatches(ds, kind, { batchSize: cfg.batchSize, maxLen: cfg.maxLen, seed: cfg.seed, epoch: epoch - 1, maskProb: cfg.maskProb, lastTargets })) {
-      opt.zeroGrad();
-      const ctx = makeContext(model, batch, step, groups, { loss: cfg.loss, numNegatives: cfg.numNegatives, gen: lossGen });
-      const loss = objective.loss(ctx);
-      const lv = loss.item();
-      if (!Number.isFinite(lv)) throw new Error(`train: ${objective.name} returned the loss ${lv} at step ${step} (epoch ${epoch}, batch ${b + 1})`);
-      loss.backward();
-      if (cfg.clipNorm !== null) normSum += clipGradNorm(params, cfg.clipNorm);
-      opt.step();
+      // one scope per step: its kernel outputs are recycled by the next step (buffer-pool.ts)
+      const lv = scope(() => {
+        opt.zeroGrad();
+        const ctx = makeContext(model, batch, step, groups, { loss: cfg.loss, numNegatives: cfg.numNegatives, gen: lossGen });
+        const loss = objective.loss(ctx);
+        const value = loss.item();
+        if (!Number.isFinite(value)) throw new Error(`train: ${objective.name} returned the loss ${value} at step ${step} (epoch ${epoch}, batch ${b + 1})`);
+        loss.backward();
+        if (cfg.clipNorm !== null) normSum += clipGradNorm(params, cfg.clipNorm);
+        opt.step();
+        return value;
+      });
       step++;
       b++;
       lossSum += lv;

@@ -9,6 +9,7 @@
  * kernel (`binary`: the reference's loops, the cpu addon's threaded vector loops); each element
  * is computed in doubles from the f32 inputs and rounded once (or one f32 operation: the same bits).
  */
+import { allocF32 } from '../../backend/buffer-pool.js';
 import type { BinaryOp, F32 } from '../../backend/backend.js';
 import { getBackend } from '../../backend/index.js';
 import { type Shape, collapse, sizeOf } from '../shape.js';
@@ -18,7 +19,7 @@ export type { BinaryOp as BinOp } from '../../backend/backend.js';
 
 /** a op b with NumPy broadcasting to `out` (computed by the caller), as a new f32 array, on the backend. */
 export function broadcastBinary(op: BinaryOp, a: F32, aShape: Shape, b: F32, bShape: Shape, out: Shape): F32 {
-  if (sizeOf(out) === 0) return new Float32Array(0);
+  if (sizeOf(out) === 0) return allocF32(0);
   const { dims, strides: [sa, sb] } = collapse(out, [aShape, bShape]);
   return getBackend().binary(op, a, b, dims, sa!, sb!);
 }
@@ -26,7 +27,7 @@ export function broadcastBinary(op: BinaryOp, a: F32, aShape: Shape, b: F32, bSh
 /** x (of `shape`) read as if broadcast to `out`: a new contiguous array of sizeOf(out) values. */
 export function expand(x: F32, shape: Shape, out: Shape): F32 {
   const n = sizeOf(out);
-  const y = new Float32Array(n);
+  const y = allocF32(n);
   if (n === 0) return y;
   if (x.length === n) {
     y.set(x);
@@ -59,7 +60,7 @@ export function expand(x: F32, shape: Shape, out: Shape): F32 {
 export function reduceToShape(g: F32, out: Shape, target: Shape): F32 {
   const m = sizeOf(target);
   if (m === g.length) return g; // same element count: only size-1 axes differ
-  const r = new Float32Array(m);
+  const r = allocF32(m);
   if (m === 1) {
     let s = 0;
     for (let i = 0; i < g.length; i++) s += g[i]!;

@@ -2,6 +2,7 @@
  * Elementwise ops with NumPy broadcasting: add, sub, mul, div, neg, exp, log, sqrt, square, tanh,
  * sigmoid, relu, gelu (exact erf, on the backend). Forward and backward of each side by side.
  */
+import { allocF32 } from '../../backend/buffer-pool.js';
 import type { F32 } from '../../backend/backend.js';
 import { getBackend } from '../../backend/index.js';
 import { Tensor, result } from '../tensor.js';
@@ -51,14 +52,14 @@ function binary(opName: string, op: BinOp, aIn: Tensor | number, bIn: Tensor | n
 }
 
 function negate(g: F32): F32 {
-  const r = new Float32Array(g.length);
+  const r = allocF32(g.length);
   for (let i = 0; i < g.length; i++) r[i] = -g[i]!;
   return r;
 }
 
 /** ∂(x/y)/∂y · g = −g·x / y² elementwise (x, y already expanded to g's shape) */
 function divRightGrad(g: F32, x: F32, y: F32): F32 {
-  const r = new Float32Array(g.length);
+  const r = allocF32(g.length);
   for (let i = 0; i < g.length; i++) r[i] = (-g[i]! * x[i]!) / (y[i]! * y[i]!);
   return r;
 }
@@ -86,44 +87,44 @@ export function div(a: Tensor | number, b: Tensor | number): Tensor {
  */
 function unaryResult(op: string, a: Tensor, y: F32, backward: (g: F32, gx: F32) => void): Tensor {
   return result(y, a.shape, op, [a], (g) => {
-    const gx = new Float32Array(g.length);
+    const gx = allocF32(g.length);
     backward(g, gx);
     return [gx];
   }, true);
 }
 
 export function neg(a: Tensor): Tensor {
-  const x = a.f32('neg'), n = x.length, y = new Float32Array(n);
+  const x = a.f32('neg'), n = x.length, y = allocF32(n);
   for (let i = 0; i < n; i++) y[i] = -x[i]!;
   return unaryResult('neg', a, y, (g, gx) => { for (let i = 0; i < n; i++) gx[i] = g[i]! * -1; });
 }
 
 export function exp(a: Tensor): Tensor {
-  const x = a.f32('exp'), n = x.length, y = new Float32Array(n);
+  const x = a.f32('exp'), n = x.length, y = allocF32(n);
   for (let i = 0; i < n; i++) y[i] = Math.exp(x[i]!);
   return unaryResult('exp', a, y, (g, gx) => { for (let i = 0; i < n; i++) gx[i] = g[i]! * y[i]!; });
 }
 
 export function log(a: Tensor): Tensor {
-  const x = a.f32('log'), n = x.length, y = new Float32Array(n);
+  const x = a.f32('log'), n = x.length, y = allocF32(n);
   for (let i = 0; i < n; i++) y[i] = Math.log(x[i]!);
   return unaryResult('log', a, y, (g, gx) => { for (let i = 0; i < n; i++) gx[i] = g[i]! * (1 / x[i]!); });
 }
 
 export function sqrt(a: Tensor): Tensor {
-  const x = a.f32('sqrt'), n = x.length, y = new Float32Array(n);
+  const x = a.f32('sqrt'), n = x.length, y = allocF32(n);
   for (let i = 0; i < n; i++) y[i] = Math.sqrt(x[i]!);
   return unaryResult('sqrt', a, y, (g, gx) => { for (let i = 0; i < n; i++) gx[i] = g[i]! * (0.5 / y[i]!); });
 }
 
 export function square(a: Tensor): Tensor {
-  const x = a.f32('square'), n = x.length, y = new Float32Array(n);
+  const x = a.f32('square'), n = x.length, y = allocF32(n);
   for (let i = 0; i < n; i++) y[i] = x[i]! * x[i]!;
   return unaryResult('square', a, y, (g, gx) => { for (let i = 0; i < n; i++) gx[i] = g[i]! * (2 * x[i]!); });
 }
 
 export function tanh(a: Tensor): Tensor {
-  const x = a.f32('tanh'), n = x.length, y = new Float32Array(n);
+  const x = a.f32('tanh'), n = x.length, y = allocF32(n);
   for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]!);
   return unaryResult('tanh', a, y, (g, gx) => { for (let i = 0; i < n; i++) gx[i] = g[i]! * (1 - y[i]! * y[i]!); });
 }
@@ -136,13 +137,13 @@ export function sigmoidValue(x: number): number {
 }
 
 export function sigmoid(a: Tensor): Tensor {
-  const x = a.f32('sigmoid'), n = x.length, y = new Float32Array(n);
+  const x = a.f32('sigmoid'), n = x.length, y = allocF32(n);
   for (let i = 0; i < n; i++) y[i] = sigmoidValue(x[i]!);
   return unaryResult('sigmoid', a, y, (g, gx) => { for (let i = 0; i < n; i++) gx[i] = g[i]! * (y[i]! * (1 - y[i]!)); });
 }
 
 export function relu(a: Tensor): Tensor {
-  const x = a.f32('relu'), n = x.length, y = new Float32Array(n);
+  const x = a.f32('relu'), n = x.length, y = allocF32(n);
   for (let i = 0; i < n; i++) y[i] = x[i]! > 0 ? x[i]! : 0;
   return unaryResult('relu', a, y, (g, gx) => { for (let i = 0; i < n; i++) gx[i] = g[i]! * (x[i]! > 0 ? 1 : 0); });
 }

@@ -1,11 +1,12 @@
 /** Layout ops: reshape, permute/transpose, slice, concat. All copy into a new contiguous tensor. */
+import { allocF32 } from '../../backend/buffer-pool.js';
 import type { F32 } from '../../backend/backend.js';
 import type { Data } from '../tensor.js';
 import { Tensor, result } from '../tensor.js';
 import { fmt, normAxis, sizeOf, stridesOf } from '../shape.js';
 
 function like(x: Data, n: number): Data {
-  return x instanceof Int32Array ? new Int32Array(n) : new Float32Array(n);
+  return x instanceof Int32Array ? new Int32Array(n) : allocF32(n);
 }
 
 /** Reshape; one dimension may be -1 (inferred). i32 tensors reshape too (no gradient). */
@@ -131,7 +132,7 @@ export function slice(a: Tensor, axis: number, start: number, end: number): Tens
   }
   if (a.dtype === 'i32') return new Tensor(y, outShape);
   return result(y, outShape, 'slice', [a], (g) => {
-    const gx = new Float32Array(a.size);
+    const gx = allocF32(a.size);
     for (let o = 0; o < outer; o++) gx.set(g.subarray(o * w * inner, (o + 1) * w * inner), (o * len + s) * inner);
     return [gx];
   }, true);
@@ -168,7 +169,7 @@ export function concat(ts: Tensor[], axis: number): Tensor {
       const start = pos;
       pos += w;
       if (!needs[k]) return null;
-      const gx = new Float32Array(t.size);
+      const gx = allocF32(t.size);
       for (let o = 0; o < outer; o++) gx.set(g.subarray((o * total + start) * inner, (o * total + start + w) * inner), o * w * inner);
       return gx;
     });

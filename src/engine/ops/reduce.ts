@@ -1,4 +1,5 @@
 /** Reductions over an axis (or all axes): sum, mean, max (gradient to the first maximum), argmax. */
+import { allocF32 } from '../../backend/buffer-pool.js';
 import { Tensor, result } from '../tensor.js';
 import { normAxis, sizeOf } from '../shape.js';
 
@@ -17,7 +18,7 @@ function reducedShape(shape: readonly number[], axis: number, keepDims: boolean)
 function sumAxis(a: Tensor, axis: number, keepDims: boolean): Tensor {
   const x = a.f32('sum');
   const [outer, len, inner] = around(a.shape, axis);
-  const y = new Float32Array(outer * inner);
+  const y = allocF32(outer * inner);
   // each output sums its `len` terms in order, in doubles, reading x contiguously
   if (inner === 1) {
     for (let o = 0; o < outer; o++) {
@@ -37,7 +38,7 @@ function sumAxis(a: Tensor, axis: number, keepDims: boolean): Tensor {
     }
   }
   return result(y, reducedShape(a.shape, axis, keepDims), 'sum', [a], (g) => {
-    const gx = new Float32Array(x.length);
+    const gx = allocF32(x.length);
     for (let o = 0; o < outer; o++) {
       if (inner === 1) {
         gx.fill(g[o]!, o * len, (o + 1) * len);
@@ -64,7 +65,7 @@ export function sum(a: Tensor, axis?: number | number[], keepDims = false): Tens
     const x = a.f32('sum');
     let s = 0;
     for (let i = 0; i < x.length; i++) s += x[i]!;
-    return result(Float32Array.of(s), [], 'sum', [a], (g) => [new Float32Array(x.length).fill(g[0]!)], true);
+    return result(Float32Array.of(s), [], 'sum', [a], (g) => [allocF32(x.length).fill(g[0]!)], true);
   }
   let t = a;
   for (const ax of axesOf(a, axis, 'sum')) t = sumAxis(t, ax, keepDims);
@@ -83,7 +84,7 @@ export function mean(a: Tensor, axis?: number | number[], keepDims = false): Ten
 }
 
 function scale(x: Float32Array, c: number): Float32Array {
-  const y = new Float32Array(x.length);
+  const y = allocF32(x.length);
   for (let i = 0; i < x.length; i++) y[i] = x[i]! * c;
   return y;
 }
@@ -111,12 +112,12 @@ export function max(a: Tensor, axis: number, keepDims = false): Tensor {
   if (len === 0) throw new Error('max: reducing an empty axis');
   const x = a.f32('max');
   const idx = argmaxAlong(x, outer, len, inner);
-  const y = new Float32Array(outer * inner);
+  const y = allocF32(outer * inner);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) y[o * inner + i] = x[(o * len + idx[o * inner + i]!) * inner + i]!;
   }
   return result(y, reducedShape(a.shape, ax, keepDims), 'max', [a], (g) => {
-    const gx = new Float32Array(x.length);
+    const gx = allocF32(x.length);
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < inner; i++) gx[(o * len + idx[o * inner + i]!) * inner + i] = g[o * inner + i]!;
     }

@@ -1,4 +1,5 @@
 /** Selection by a mask: where(cond, a, b) and maskedFill. cond is i32 or f32 (non-zero = true). */
+import { allocF32 } from '../../backend/buffer-pool.js';
 import { Tensor, result } from '../tensor.js';
 import { broadcastShapes, collapse, fmt, sizeOf } from '../shape.js';
 
@@ -32,7 +33,7 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
       }
     }
   };
-  const y = new Float32Array(n);
+  const y = allocF32(n);
   rows((yo, co, ao, bo) => {
     for (let k = 0; k < inner; k++) {
       const v = c[co + k * ic]!;
@@ -40,8 +41,8 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
     }
   });
   return result(y, out, 'where', [at, bt], (g, needs) => {
-    const ga = needs[0] ? new Float32Array(at.size) : null;
-    const gb = needs[1] ? new Float32Array(bt.size) : null;
+    const ga = needs[0] ? allocF32(at.size) : null;
+    const gb = needs[1] ? allocF32(bt.size) : null;
     // each input element receives its terms in output order (as a broadcast gradient does)
     rows((yo, co, ao, bo) => {
       for (let k = 0; k < inner; k++) {
