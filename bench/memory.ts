@@ -10,7 +10,10 @@
  *   block is freed and keeps later freed blocks resident, so a warmed-up process would show
  *   almost no growth whatever a call allocates. For the same reason it runs with
  *   SEQFAIR_MALLOC=default, so the addon does not switch the heap to keeping freed memory
- *   (native/cpu/memory_policy.cc), as it does in every other process.
+ *   (native/cpu/memory_policy.cc), as it does in every other process, and with SEQFAIR_POOL=0:
+ *   the step's scope would otherwise hand the measured call the arrays the first call released
+ *   (src/backend/buffer-pool.ts), and the growth would be ~0 although the step needs them all
+ *   (the pool holds that same working set between steps).
  * - tfjs peers: tfjs's own account, tf.profile's peakBytes (the most tensor bytes alive during
  *   the call) minus the bytes alive before it. The wasm heap never shrinks, so its RSS would not
  *   show a warmed-up call's use.
@@ -59,7 +62,7 @@ export function peakOfCall(call: () => void): number {
 function seqfairPeak(caseName: string, threads: number): Promise<Peak | string> {
   const here = dirname(fileURLToPath(import.meta.url));
   const child = join(here, 'peak-child.ts');
-  const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', SEQFAIR_MALLOC: 'default' };
+  const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', SEQFAIR_MALLOC: 'default', SEQFAIR_POOL: '0' };
   return new Promise((done) => {
     execFile(process.execPath, ['--import', 'tsx', child, caseName, String(threads)], { env, encoding: 'utf8', cwd: dirname(here) }, (err, stdout) => {
       try {

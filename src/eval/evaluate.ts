@@ -24,7 +24,7 @@
  * vocabulary the 'ce' training loss uses) comes along for free and is reported as `loss`: the
  * validation loss of the training log.
  */
-import { Tensor, noGrad } from '../engine/index.js';
+import { Tensor, noGrad, scope } from '../engine/index.js';
 import type { Dataset } from '../data/preprocess.js';
 import { evalSplit } from '../data/preprocess.js';
 import { evalBatch } from '../data/batching.js';
@@ -195,13 +195,16 @@ export function evaluate(model: SequentialRecommender, ds: Dataset, opts: Evalua
       const rows = es.inputs.slice(s, e);
       const targets = es.targets.subarray(s, e);
       const batch = evalBatch(rows, users, L, targets, maskToken);
-      const scores = scoreNext(model, batch.inputs, batch.B, L);
-      for (let b = 0; b < batch.B; b++) loss[s + b] = crossEntropyRow(scores, b * V, V, targets[b]!);
-      specs.forEach((p, i) => {
-        const r = p.protocol === 'full'
-          ? rankFull(scores, V, targets, { numItems: N, exclude: p.excludeSeen ? rows : undefined })
-          : rankSampled(scores, V, targets, negativesFor(samples[i]!, users), p.numNegatives);
-        ranks[i]!.set(r, s);
+      // one scope per batch: only numbers leave it (into loss and ranks), its arrays are recycled
+      scope(() => {
+        const scores = scoreNext(model, batch.inputs, batch.B, L);
+        for (let b = 0; b < batch.B; b++) loss[s + b] = crossEntropyRow(scores, b * V, V, targets[b]!);
+        specs.forEach((p, i) => {
+          const r = p.protocol === 'full'
+            ? rankFull(scores, V, targets, { numItems: N, exclude: p.excludeSeen ? rows : undefined })
+            : rankSampled(scores, V, targets, negativesFor(samples[i]!, users), p.numNegatives);
+          ranks[i]!.set(r, s);
+        });
       });
     }
   });
