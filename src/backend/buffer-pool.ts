@@ -16,7 +16,8 @@
  *    level deep): those move to the enclosing scope, or out of pooling when there is none;
  *  - arrays marked with `keepArray` (a leaf's accumulated `.grad`, so parameter gradients survive
  *    the step that computed them).
- * Arrays taken from the pool are zero-filled, like fresh ones. The pool keeps only what the last
+ * Arrays taken from the pool are zero-filled, like fresh ones (allocOutput skips that for outputs
+ * a kernel overwrites completely). The pool keeps only what the last
  * outermost scope released (what it did not reuse by then is dropped), so it holds about one
  * step's working set. Outside any scope allocation is plain `new Float32Array`.
  * SEQFAIR_POOL=0 turns pooling off (scopes then only run their function).
@@ -37,17 +38,39 @@ let pooledBytes = 0;
 
 /** A zeroed f32 array of n values: from the pool inside a scope, else new. */
 export function allocF32(n: number): F32 {
+  return take(n, true);
+}
+
+/**
+ * An f32 array of n values for an output that the kernel writes completely: a recycled array
+ * is not zeroed first (zeroing cost ~10 % of a SASRec step). Its contents before the kernel runs
+ * are unspecified; with poisoning on (setPoolPoison, SEQFAIR_POOL_POISON=1) they are NaN, so a
+ * kernel that leaves an element unwritten shows up in the tests.
+ */
+export function allocOutput(n: number): F32 {
+  return take(n, false);
+}
+
+let poison = process.env.SEQFAIR_POOL_POISON === '1';
+
+/** NaN-fills every array handed out by allocOutput (tests: finds outputs a kernel leaves unwritten). */
+export function setPoolPoison(on: boolean): void {
+  poison = on;
+}
+
+function take(n: number, zero: boolean): F32 {
   const frame = frames[frames.length - 1];
-  if (frame === undefined || n === 0) return new Float32Array(n);
-  const list = free.get(n);
-  const hit = list?.pop();
+  if (frame === undefined || n === 0) return !zero && poison ? new Float32Array(n).fill(NaN) : new Float32Array(n);
+  const hit = free.get(n)?.pop();
   let a: F32;
   if (hit) {
     a = hit.a;
-    a.fill(0);
     pooledBytes -= 4 * n;
+    if (zero) a.fill(0);
+    else if (poison) a.fill(NaN);
   } else {
     a = new Float32Array(n);
+    if (!zero && poison) a.fill(NaN);
   }
   frame.made.push(a);
   return a;

@@ -6,7 +6,7 @@
 import type {
   AdamOptions, AttentionDims, Backend, F32, GemmOptions, GruDims, I32, NarmAttentionDims, RngKey,
 } from './backend.js';
-import { allocF32 } from './buffer-pool.js';
+import { allocF32, allocOutput } from './buffer-pool.js';
 
 /** The functions the addon exports (see native/bind_core.cc and native/bind_fused.cc). */
 export interface CpuAddon {
@@ -60,8 +60,10 @@ export interface CpuAddon {
     weightDecay: number, decoupled: boolean, step: number): void;
 }
 
-// outputs come from the pool inside scope() (./buffer-pool.ts)
+// outputs come from the pool inside scope() (./buffer-pool.ts): f32 zeroed, written for outputs the
+// kernel writes in full (not zeroed first; tests run those with NaN poisoning to prove it)
 const f32 = (n: number): F32 => allocF32(n);
+const written = (n: number): F32 => allocOutput(n);
 const i32 = (n: number): I32 => new Int32Array(n);
 
 export function makeCpuBackend(addon: CpuAddon): Backend {
@@ -71,23 +73,23 @@ export function makeCpuBackend(addon: CpuAddon): Backend {
     get threads() { return addon.info().threads; },
     simd: info.simd,
 
-    uniform(n, key) { const out = f32(n); addon.uniform(out, key); return out; },
-    normal(n, key) { const out = f32(n); addon.normal(out, key); return out; },
+    uniform(n, key) { const o = written(n); addon.uniform(o, key); return o; },
+    normal(n, key) { const o = written(n); addon.normal(o, key); return o; },
 
     gemm(a, b, o: GemmOptions, accumulate?: F32) {
-      const c = accumulate ?? f32(o.batch * o.m * o.n);
+      const c = accumulate ?? written(o.batch * o.m * o.n);
       addon.gemm(a, b, c, o.batch, o.m, o.n, o.k, o.transA, o.transB, o.batchedA, o.batchedB, accumulate !== undefined);
       return c;
     },
 
     attentionForward(q, k, v, keyMask, d: AttentionDims) {
-      const out = f32(q.length);
-      const lse = f32(d.B * d.H * d.L);
-      addon.attentionForward(q, k, v, keyMask, out, lse, d.B, d.H, d.L, d.dh, d.causal, d.scale, d.dropout, d.rng, d.interleaved ?? false);
-      return { out, lse };
+      const o = written(q.length);
+      const lse = written(d.B * d.H * d.L);
+      addon.attentionForward(q, k, v, keyMask, o, lse, d.B, d.H, d.L, d.dh, d.causal, d.scale, d.dropout, d.rng, d.interleaved ?? false);
+      return { out: o, lse };
     },
     attentionBackward(q, k, v, keyMask, out, lse, dOut, d: AttentionDims) {
-      const dq = f32(q.length), dk = f32(k.length), dv = f32(v.length);
+      const dq = written(q.length), dk = written(k.length), dv = written(v.length);
       addon.attentionBackward(q, k, v, keyMask, out, lse, dOut, dq, dk, dv,
         d.B, d.H, d.L, d.dh, d.causal, d.scale, d.dropout, d.rng, d.interleaved ?? false);
       return { dq, dk, dv };
@@ -141,7 +143,7 @@ export function makeCpuBackend(addon: CpuAddon): Backend {
       return dLogits;
     },
 
-    gather(table, ids, V, D) { const out = f32(ids.length * D); addon.gather(table, ids, out, V, D); return out; },
+    gather(table, ids, V, D) { const o = written(ids.length * D); addon.gather(table, ids, o, V, D); return o; },
     scatterAdd(dOut, ids, V, D) { const g = f32(V * D); addon.scatterAdd(dOut, ids, g, V, D); return g; },
     gradNorm(g, mask, B, L, D) {
       const norms = f32(B * L), rowmax = f32(B), argmax = i32(B);
@@ -177,28 +179,28 @@ export function makeCpuBackend(addon: CpuAddon): Backend {
     },
 
     layerNormForward(x, gamma, beta, rows, D, eps) {
-      const y = f32(rows * D), mean = f32(rows), rstd = f32(rows);
+      const y = written(rows * D), mean = written(rows), rstd = written(rows);
       addon.layerNormForward(x, gamma, beta, y, mean, rstd, rows, D, eps);
       return { y, mean, rstd };
     },
     layerNormBackward(x, gamma, mean, rstd, dy, rows, D) {
-      const dx = f32(rows * D), dGamma = f32(D), dBeta = f32(D);
+      const dx = written(rows * D), dGamma = f32(D), dBeta = f32(D);
       addon.layerNormBackward(x, gamma, mean, rstd, dy, dx, dGamma, dBeta, rows, D);
       return { dx, dGamma, dBeta };
     },
     binary(op, a, b, dims, stridesA, stridesB) {
       let n = 1;
       for (const d of dims) n *= d;
-      const y = f32(n);
+      const y = written(n);
       addon.binary(op, a, b, y, dims, stridesA, stridesB);
       return y;
     },
-    geluForward(x) { const y = f32(x.length); addon.geluForward(x, y); return y; },
-    geluBackward(x, dy) { const dx = f32(x.length); addon.geluBackward(x, dy, dx); return dx; },
-    softmaxForward(x, rows, C) { const y = f32(rows * C); addon.softmaxForward(x, y, rows, C); return y; },
-    softmaxBackward(y, dy, rows, C) { const dx = f32(rows * C); addon.softmaxBackward(y, dy, dx, rows, C); return dx; },
-    dropoutForward(x, p, key) { const y = f32(x.length); addon.dropoutForward(x, y, p, key); return y; },
-    dropoutBackward(dy, p, key) { const dx = f32(dy.length); addon.dropoutBackward(dy, dx, p, key); return dx; },
+    geluForward(x) { const y = written(x.length); addon.geluForward(x, y); return y; },
+    geluBackward(x, dy) { const dx = written(x.length); addon.geluBackward(x, dy, dx); return dx; },
+    softmaxForward(x, rows, C) { const y = written(rows * C); addon.softmaxForward(x, y, rows, C); return y; },
+    softmaxBackward(y, dy, rows, C) { const dx = written(rows * C); addon.softmaxBackward(y, dy, dx, rows, C); return dx; },
+    dropoutForward(x, p, key) { const y = written(x.length); addon.dropoutForward(x, y, p, key); return y; },
+    dropoutBackward(dy, p, key) { const dx = written(dy.length); addon.dropoutBackward(dy, dx, p, key); return dx; },
 
     adamStep(param, grad, m, v, o: AdamOptions) {
       addon.adamStep(param, grad, m, v, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.decoupled, o.step);

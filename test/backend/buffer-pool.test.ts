@@ -6,9 +6,11 @@
  *   3. returned values survive (moving to the enclosing scope), and leaf gradients survive
  *   4. an exception releases nothing; a Promise is refused; setPooling inside a scope is refused
  *   5. the pool keeps only what the last outermost scope released
+ *   6. the suite runs with NaN poisoning (vitest.config.ts), so every test that reads a kernel
+ *      output made with allocOutput proves the kernel wrote all of it
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { poolStats, setPooling } from '../../src/backend/buffer-pool.js';
+import { allocOutput, poolStats, setPooling } from '../../src/backend/buffer-pool.js';
 import { setBackend } from '../../src/backend/index.js';
 import { type Tensor, scope, tensor } from '../../src/engine/index.js';
 import { Parameter } from '../../src/nn/index.js';
@@ -120,5 +122,45 @@ describe('5. the pool is bounded', () => {
     scope(() => { t = filled(4, 0).exp(); });
     expect(Array.from(t!.f32())).toEqual([1, 1, 1, 1]);
     expect(poolStats().arrays).toBe(0);
+  });
+});
+
+describe('6. poisoning', () => {
+  it('is on in this suite: allocOutput arrays start as NaN, inside a scope and outside', () => {
+    expect(process.env.SEQFAIR_POOL_POISON).toBe('1');
+    expect(Number.isNaN(allocOutput(3)[1])).toBe(true);
+    scope(() => { allocOutput(5).fill(1); });
+    scope(() => { expect(Array.from(allocOutput(5)).every(Number.isNaN)).toBe(true); }); // recycled, re-poisoned
+  });
+
+  it('kernels that use allocOutput write every element at their edge cases', () => {
+    const be = setBackend('cpu');
+    const noNaN = (a: Float32Array) => expect(a.some(Number.isNaN)).toBe(false);
+    // GEMM with k = 0 is all zeros; broadcast binary; dropout p = 0 and p > 0
+    const c = be.gemm(new Float32Array(0), new Float32Array(0), { batch: 2, m: 3, n: 4, k: 0, transA: false, transB: false, batchedA: true, batchedB: true });
+    expect(Array.from(c)).toEqual(Array(24).fill(0));
+    noNaN(be.binary(0, new Float32Array([1, 2, 3]), new Float32Array([10]), [3, 4], [1, 0], [0, 0]));
+    const x = new Float32Array(64).fill(0.5);
+    noNaN(be.dropoutForward(x, 0, { seed: 1, stream: 2, offset: 0 }));
+    noNaN(be.dropoutBackward(x, 0.5, { seed: 1, stream: 2, offset: 0 }));
+    // attention with a row whose keys are all padding (output 0), causal, both layouts, dropout
+    const B = 2, H = 2, L = 5, dh = 4, n = B * H * L * dh;
+    const q = Float32Array.from({ length: n }, (_, i) => Math.sin(i)), k = q.map((v) => v * 0.5), v = q.map((v) => v + 1);
+    const keyMask = new Int32Array([1, 1, 1, 0, 0, 0, 0, 0, 0, 0]);
+    for (const interleaved of [false, true]) {
+      for (const dropout of [0, 0.3]) {
+        const d = { B, H, L, dh, causal: true, scale: 0.5, dropout, rng: dropout > 0 ? { seed: 3, stream: 4, offset: 0 } : null, interleaved };
+        const f = be.attentionForward(q, k, v, keyMask, d);
+        noNaN(f.out);
+        const g = be.attentionBackward(q, k, v, keyMask, f.out, f.lse, q, d);
+        noNaN(g.dq); noNaN(g.dk); noNaN(g.dv);
+      }
+    }
+    const ln = be.layerNormForward(x, new Float32Array(8).fill(1), new Float32Array(8), 8, 8, 1e-5);
+    noNaN(ln.y); noNaN(ln.mean); noNaN(ln.rstd);
+    noNaN(be.layerNormBackward(x, new Float32Array(8).fill(1), ln.mean, ln.rstd, x, 8, 8).dx);
+    noNaN(be.softmaxBackward(be.softmaxForward(x, 8, 8), x, 8, 8));
+    noNaN(be.geluBackward(x, be.geluForward(x)));
+    noNaN(be.gather(x, new Int32Array([0, 7, 7]), 8, 8));
   });
 });
