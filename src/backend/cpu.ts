@@ -96,15 +96,15 @@ export function makeCpuBackend(addon: CpuAddon): Backend {
     },
 
     gruForward(x, h0, wIh, wHh, bIh, bHh, d: GruDims) {
-      const out = f32(d.B * d.L * d.H);
-      const cache = f32(d.B * d.L * 4 * d.H);
+      const out = written(d.B * d.L * d.H);
+      const cache = written(d.B * d.L * 4 * d.H);
       addon.gruForward(x, h0, wIh, wHh, bIh, bHh, out, cache, d.B, d.L, d.I, d.H);
       return { out, cache };
     },
     gruBackward(x, h0, wIh, wHh, out, cache, dOut, d: GruDims) {
       const r = {
-        dx: f32(x.length), dh0: f32(h0.length), dWIh: f32(wIh.length), dWHh: f32(wHh.length),
-        dBIh: f32(3 * d.H), dBHh: f32(3 * d.H),
+        dx: written(x.length), dh0: written(h0.length), dWIh: written(wIh.length), dWHh: written(wHh.length),
+        dBIh: written(3 * d.H), dBHh: written(3 * d.H),
       };
       addon.gruBackward(x, h0, wIh, wHh, out, cache, dOut, r.dx, r.dh0, r.dWIh, r.dWHh, r.dBIh, r.dBHh,
         d.B, d.L, d.I, d.H);

@@ -528,6 +528,7 @@ describe('3. GRU', () => {
     let seed = 1;
     const shapes: [number, number, number, number][] = [
       [1, 1, 1, 1], [2, 3, 5, 7], [7, 9, 4, 33], [9, 5, 17, 8], [17, 4, 3, 2], [1, 40, 6, 5], [3, 2, 0, 4],
+      [2, 0, 3, 4], [0, 3, 3, 4], // empty sequences and an empty batch: every output still written (NaN poisoning)
     ];
     for (const [B, L, I, H] of shapes) {
       for (const wScale of [0.3, 1.5]) {
