@@ -160,7 +160,7 @@ Napi::Value ProjCeForward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// projCeBackward(hidden, table, targets, weights, lse, dLoss, dHidden, dTable, N, D, V, ignoreIndex)
+// projCeBackward(hidden, table, targets, weights, lse, dLoss, dHidden|null, dTable|null, N, D, V, ignoreIndex)
 Napi::Value ProjCeBackward(const Napi::CallbackInfo& info) {
   const char* fn = "projCeBackward";
   Napi::Env env = info.Env();
@@ -174,8 +174,9 @@ Napi::Value ProjCeBackward(const Napi::CallbackInfo& info) {
   const float* weights = f32_opt_arg(info, 3, fn, "weights", N);
   const float* lse = f32_arg(info, 4, fn, "lse", N);
   const float* dloss = f32_arg(info, 5, fn, "dLoss", N);
-  float* dhidden = f32_arg(info, 6, fn, "dHidden", ND);
-  float* dtable = f32_arg(info, 7, fn, "dTable", VD);
+  // either gradient may be null: not wanted (A-FSR's first pass needs dHidden only)
+  float* dhidden = f32_opt_arg(info, 6, fn, "dHidden", ND);
+  float* dtable = f32_opt_arg(info, 7, fn, "dTable", VD);
   const std::initializer_list<std::pair<size_t, const char*>> ins = {
       {0, "hidden"}, {1, "table"}, {2, "targets"}, {3, "weights"}, {4, "lse"}, {5, "dLoss"}};
   no_overlap(info, fn, 6, "dHidden", ins);

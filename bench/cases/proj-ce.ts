@@ -43,7 +43,7 @@ export function projCeCase(V: number): BenchCase {
       return seqfairPrepared(() => {
         const { loss, lse } = be.projCeForward(hidden, table, targets, null, N, D, V, -1);
         const g = be.projCeBackward(hidden, table, targets, null, lse, dLoss, N, D, V, -1);
-        return { loss, dHidden: g.dHidden, dTable: g.dTable };
+        return { loss, dHidden: g.dHidden!, dTable: g.dTable! };
       });
     },
 

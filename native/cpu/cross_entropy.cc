@@ -217,14 +217,14 @@ Grid make_grid(int64_t na, int64_t V) {
 void proj_ce_backward(const float* hidden, const float* table, const int32_t* targets, const float* weights,
                       const float* lse, const float* dloss, float* dhidden, float* dtable, int64_t N, int64_t D,
                       int64_t V, int32_t ignore_index) {
-  if (D == 0) return;  // both outputs are empty
+  if (D == 0 || (dhidden == nullptr && dtable == nullptr)) return;  // nothing to write
   // rows that pass gradient: not ignored and a non-zero upstream scale
   std::vector<int64_t> act;
   std::vector<float> gscale;
   for (int64_t n = 0; n < N; ++n) {
     const float g = ce_row_grad_scale(targets[n], ignore_index, weights, dloss, n);
     if (targets[n] == ignore_index || g == 0.0f) {
-      std::fill(dhidden + n * D, dhidden + (n + 1) * D, 0.0f);
+      if (dhidden) std::fill(dhidden + n * D, dhidden + (n + 1) * D, 0.0f);
     } else {
       act.push_back(n);
       gscale.push_back(g);
@@ -232,16 +232,18 @@ void proj_ce_backward(const float* hidden, const float* table, const int32_t* ta
   }
   const int64_t na = (int64_t)act.size();
   if (na == 0 || V == 0) {
-    std::fill(dtable, dtable + V * D, 0.0f);
-    for (int64_t r = 0; r < na; ++r) std::fill(dhidden + act[(size_t)r] * D, dhidden + (act[(size_t)r] + 1) * D, 0.0f);
+    if (dtable) std::fill(dtable, dtable + V * D, 0.0f);
+    if (dhidden)
+      for (int64_t r = 0; r < na; ++r) std::fill(dhidden + act[(size_t)r] * D, dhidden + (act[(size_t)r] + 1) * D, 0.0f);
     return;
   }
   const Grid g = make_grid(na, V);
   const std::vector<float> hact = gather_rows(hidden, act, D);
   // partial gradients: dH part s (na, D) for each item split, dT part r (V, D) for each row group;
-  // with a single split (group) the part is the whole gradient, dT written in place
-  float* dh_part = thread_workspace(0, (size_t)(g.S * na * D));
-  float* dt_part = g.R > 1 ? thread_workspace(1, (size_t)(g.R * V * D)) : dtable;
+  // with a single split (group) the part is the whole gradient, dT written in place. A gradient
+  // that is not wanted (null) is neither computed nor merged.
+  float* dh_part = dhidden ? thread_workspace(0, (size_t)(g.S * na * D)) : nullptr;
+  float* dt_part = !dtable ? nullptr : g.R > 1 ? thread_workspace(1, (size_t)(g.R * V * D)) : dtable;
 
   // one pass: each logit tile becomes G = g·(softmax - onehot) in place and feeds both products
   parallel_for(g.R * g.S, 1, [&](int64_t w0, int64_t w1) {
@@ -250,8 +252,8 @@ void proj_ce_backward(const float* hidden, const float* table, const int32_t* ta
       const int64_t r = w / g.S, s = w % g.S;
       const int64_t rb0 = g.nrb * r / g.R, rb1 = g.nrb * (r + 1) / g.R;
       const int64_t c0 = g.nch * s / g.S, c1 = g.nch * (s + 1) / g.S;
-      float* dh = dh_part + s * na * D;
-      float* dt = dt_part + (g.R > 1 ? r * V * D : 0);
+      float* dh = dh_part ? dh_part + s * na * D : nullptr;
+      float* dt = dt_part ? dt_part + (g.R > 1 ? r * V * D : 0) : nullptr;
       for (int64_t rb = rb0; rb < rb1; ++rb) {
         const int64_t r0 = rb * kRowBlock, rn = std::min(kRowBlock, na - r0);
         for (int64_t c = c0; c < c1; ++c) {
@@ -264,15 +266,15 @@ void proj_ce_backward(const float* hidden, const float* table, const int32_t* ta
             vm::exp_shift_sum(row, row, vn, lse[n]);
             ce_grad_from_prob(row, vn, v0, targets[n], gscale[(size_t)(r0 + i)]);
           }
-          gemm_tile(t, table + v0 * D, dh + r0 * D, rn, D, vn, false, false, c > c0);
-          gemm_tile(t, hact.data() + r0 * D, dt + v0 * D, vn, D, rn, true, false, rb > rb0);
+          if (dh) gemm_tile(t, table + v0 * D, dh + r0 * D, rn, D, vn, false, false, c > c0);
+          if (dt) gemm_tile(t, hact.data() + r0 * D, dt + v0 * D, vn, D, rn, true, false, rb > rb0);
         }
       }
     }
   });
 
   // merge the partials in a fixed order: dHidden over splits, dTable over row groups
-  parallel_for(na, std::max<int64_t>(1, 16384 / D), [&](int64_t r0, int64_t r1) {
+  if (dhidden) parallel_for(na, std::max<int64_t>(1, 16384 / D), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       float* out = dhidden + act[(size_t)r] * D;
       std::memcpy(out, dh_part + r * D, sizeof(float) * (size_t)D);
@@ -282,7 +284,7 @@ void proj_ce_backward(const float* hidden, const float* table, const int32_t* ta
       }
     }
   });
-  if (g.R > 1) {
+  if (dtable && g.R > 1) {
     parallel_for(V * D, 16384, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
         float acc = dt_part[i];

@@ -16,7 +16,8 @@ void cross_entropy_backward(const float* logits, const int32_t* targets, const f
 // tiles of (row block × item chunk) go through gemm_serial into thread-local buffers.
 void proj_ce_forward(const float* hidden, const float* table, const int32_t* targets, const float* weights,
                      float* loss, float* lse, int64_t N, int64_t D, int64_t V, int32_t ignore_index);
-// -> dHidden (N,D), dTable (V,D), both overwritten; deterministic for any thread count.
+// -> dHidden (N,D), dTable (V,D), both overwritten; either may be null (not computed); deterministic for
+// any thread count, and each gradient the same whether or not the other is computed.
 void proj_ce_backward(const float* hidden, const float* table, const int32_t* targets, const float* weights,
                       const float* lse, const float* dloss, float* dhidden, float* dtable, int64_t N, int64_t D,
                       int64_t V, int32_t ignore_index);

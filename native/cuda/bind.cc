@@ -701,7 +701,7 @@ Napi::Value ProjCeForward(const Napi::CallbackInfo& info) {
   });
 }
 
-// projCeBackward(hidden, table, targets, weights, lse, dLoss, dHidden, dTable, N, D, V, ignoreIndex)
+// projCeBackward(hidden, table, targets, weights, lse, dLoss, dHidden|null, dTable|null, N, D, V, ignoreIndex)
 Napi::Value ProjCeBackward(const Napi::CallbackInfo& info) {
   const char* fn = "projCeBackward";
   Napi::Env env = info.Env();
@@ -715,8 +715,9 @@ Napi::Value ProjCeBackward(const Napi::CallbackInfo& info) {
   const float* weights = static_cast<float*>(buf_arg(info, 3, fn, "weights", DType::F32, N, true).ptr);
   const float* lse = f32b(info, 4, fn, "lse", N);
   const float* dloss = f32b(info, 5, fn, "dLoss", N);
-  float* dhidden = f32b(info, 6, fn, "dHidden", ND);
-  float* dtable = f32b(info, 7, fn, "dTable", VD);
+  // either gradient may be null: not wanted (A-FSR's first pass needs dHidden only)
+  float* dhidden = static_cast<float*>(buf_arg(info, 6, fn, "dHidden", DType::F32, ND, true).ptr);
+  float* dtable = static_cast<float*>(buf_arg(info, 7, fn, "dTable", DType::F32, VD, true).ptr);
   distinct(info, fn, {{6, "dHidden"}, {7, "dTable"}},
            {{0, "hidden"}, {1, "table"}, {2, "targets"}, {3, "weights"}, {4, "lse"}, {5, "dLoss"}, {6, "dHidden"},
             {7, "dTable"}});

@@ -221,10 +221,10 @@ void proj_ce_forward(const float* hidden, const float* table, const int32_t* tar
 void proj_ce_backward(const float* hidden, const float* table, const int32_t* targets, const float* weights,
                       const float* lse, const float* dloss, float* dhidden, float* dtable, int64_t N, int64_t D, int64_t V,
                       int32_t ignore_index) {
-  if (D <= 0) return;
+  if (D <= 0 || (dhidden == nullptr && dtable == nullptr)) return;
   if (V <= 0 || N <= 0) {
-    zero(dhidden, sizeof(float) * (size_t)(N * D));
-    zero(dtable, sizeof(float) * (size_t)(V * D));
+    if (dhidden) zero(dhidden, sizeof(float) * (size_t)(N * D));
+    if (dtable) zero(dtable, sizeof(float) * (size_t)(V * D));
     return;
   }
   const int64_t vc = chunk_items(N, V);
@@ -247,7 +247,7 @@ void proj_ce_backward(const float* hidden, const float* table, const int32_t* ta
     gh.n = D;
     gh.k = vn;
     gh.accumulate = v0 > 0;
-    gemm(gh);
+    if (dhidden) gemm(gh);
     // dTable[v0:v0+vn] (vn,D) = Gᵀ (vn,N) · hidden (N,D)
     GemmArgs gt;
     gt.a = tile.get();
@@ -260,7 +260,7 @@ void proj_ce_backward(const float* hidden, const float* table, const int32_t* ta
     gt.m = vn;
     gt.n = D;
     gt.k = N;
-    gemm(gt);
+    if (dtable) gemm(gt);
   }
 }
 

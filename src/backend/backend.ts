@@ -66,6 +66,14 @@ export interface AttentionDims {
   interleaved?: boolean;
 }
 
+/** which gradients projCeBackward computes */
+export interface ProjCeWants {
+  hidden: boolean;
+  table: boolean;
+}
+
+export const BOTH_GRADIENTS: ProjCeWants = Object.freeze({ hidden: true, table: true });
+
 export interface GruDims {
   B: number;
   L: number;
@@ -156,11 +164,15 @@ export interface Backend {
   projCeForward(
     hidden: F32, table: F32, targets: I32, weights: F32 | null, N: number, D: number, V: number, ignoreIndex: number,
   ): { loss: F32; lse: F32 };
-  /** dLoss (N): upstream of each row's loss. Weights are constants (no gradient). */
+  /**
+   * dLoss (N): upstream of each row's loss. Weights are constants (no gradient). `wants` (default
+   * both) names the gradients to compute; the other comes back null and costs nothing (A-FSR's
+   * first pass needs dHidden only). Each gradient is the same whether or not the other is computed.
+   */
   projCeBackward(
     hidden: F32, table: F32, targets: I32, weights: F32 | null, lse: F32, dLoss: F32,
-    N: number, D: number, V: number, ignoreIndex: number,
-  ): { dHidden: F32; dTable: F32 };
+    N: number, D: number, V: number, ignoreIndex: number, wants?: ProjCeWants,
+  ): { dHidden: F32 | null; dTable: F32 | null };
 
   /** Softmax cross-entropy on given logits (N,C), FORMAT.md 4.6; per-row losses and lse. */
   crossEntropyForward(

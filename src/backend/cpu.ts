@@ -3,8 +3,9 @@
  * This file only allocates outputs and forwards to the addon, which validates every argument
  * again and writes into the arrays in place (no copies across the boundary).
  */
-import type {
-  AdamOptions, AttentionDims, Backend, F32, GemmOptions, GruDims, I32, NarmAttentionDims, RngKey,
+import {
+  type AdamOptions, type AttentionDims, BOTH_GRADIENTS, type Backend, type F32, type GemmOptions, type GruDims, type I32,
+  type NarmAttentionDims, type RngKey,
 } from './backend.js';
 import { allocF32, allocOutput } from './buffer-pool.js';
 
@@ -32,7 +33,7 @@ export interface CpuAddon {
   projCeForward(hidden: F32, table: F32, targets: I32, weights: F32 | null, loss: F32, lse: F32,
     N: number, D: number, V: number, ignoreIndex: number): void;
   projCeBackward(hidden: F32, table: F32, targets: I32, weights: F32 | null, lse: F32, dLoss: F32,
-    dHidden: F32, dTable: F32, N: number, D: number, V: number, ignoreIndex: number): void;
+    dHidden: F32 | null, dTable: F32 | null, N: number, D: number, V: number, ignoreIndex: number): void;
   crossEntropyForward(logits: F32, targets: I32, weights: F32 | null, loss: F32, lse: F32,
     N: number, C: number, ignoreIndex: number): void;
   crossEntropyBackward(logits: F32, targets: I32, weights: F32 | null, lse: F32, dLoss: F32, dLogits: F32,
@@ -127,8 +128,8 @@ export function makeCpuBackend(addon: CpuAddon): Backend {
       addon.projCeForward(hidden, table, targets, weights, loss, lse, N, D, V, ignoreIndex);
       return { loss, lse };
     },
-    projCeBackward(hidden, table, targets, weights, lse, dLoss, N, D, V, ignoreIndex) {
-      const dHidden = f32(N * D), dTable = f32(V * D);
+    projCeBackward(hidden, table, targets, weights, lse, dLoss, N, D, V, ignoreIndex, wants = BOTH_GRADIENTS) {
+      const dHidden = wants.hidden ? written(N * D) : null, dTable = wants.table ? written(V * D) : null;
       addon.projCeBackward(hidden, table, targets, weights, lse, dLoss, dHidden, dTable, N, D, V, ignoreIndex);
       return { dHidden, dTable };
     },

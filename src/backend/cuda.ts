@@ -19,8 +19,9 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 
-import type {
-  AdamOptions, AttentionDims, Backend, F32, GemmOptions, GruDims, I32, NarmAttentionDims, RngKey,
+import {
+  type AdamOptions, type AttentionDims, BOTH_GRADIENTS, type Backend, type F32, type GemmOptions, type GruDims, type I32,
+  type NarmAttentionDims, type RngKey,
 } from './backend.js';
 import { allocF32 } from './buffer-pool.js';
 import { packageRoot } from './cpu.js';
@@ -325,9 +326,9 @@ export function makeCudaBackend(addon: CudaAddon): Backend & { device: CudaDevic
       run('projCeForward', hidden, table, targets, weights, out(loss), out(lse), N, D, V, ignoreIndex);
       return { loss, lse };
     },
-    projCeBackward(hidden, table, targets, weights, lse, dLoss, N, D, V, ignoreIndex) {
-      const dHidden = f32(N * D), dTable = f32(V * D);
-      run('projCeBackward', hidden, table, targets, weights, lse, dLoss, out(dHidden), out(dTable), N, D, V, ignoreIndex);
+    projCeBackward(hidden, table, targets, weights, lse, dLoss, N, D, V, ignoreIndex, wants = BOTH_GRADIENTS) {
+      const dHidden = wants.hidden ? f32(N * D) : null, dTable = wants.table ? f32(V * D) : null;
+      run('projCeBackward', hidden, table, targets, weights, lse, dLoss, dHidden && out(dHidden), dTable && out(dTable), N, D, V, ignoreIndex);
       return { dHidden, dTable };
     },
     crossEntropyForward(logits, targets, weights, N, C, ignoreIndex) {

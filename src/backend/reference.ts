@@ -18,8 +18,8 @@
  * are quoted below as "F4.x"). Shapes are row-major; (B,H,L,dh) means index ((b*H+h)*L+l)*dh+d.
  */
 import {
-  ADD, type AdamOptions, type AttentionDims, type Backend, type BinaryOp, DIV, type F32, type GemmOptions, type GruDims,
-  type I32, MUL, type NarmAttentionDims, type RngKey, SUB,
+  ADD, type AdamOptions, type AttentionDims, BOTH_GRADIENTS, type Backend, type BinaryOp, DIV, type F32, type GemmOptions, type GruDims,
+  type I32, MUL, type NarmAttentionDims, type ProjCeWants, type RngKey, SUB,
 } from './backend.js';
 import { f32Exp } from '../engine/f32math.js';
 import { checkKey, gammaParams, logGammaAt, normalAt, uniformAt } from '../engine/philox.js';
@@ -566,8 +566,8 @@ function projCeForward(
 
 function projCeBackward(
   hidden: F32, table: F32, targets: I32, weights: F32 | null, lse: F32, dLoss: F32,
-  N: number, D: number, V: number, ignoreIndex: number,
-): { dHidden: F32; dTable: F32 } {
+  N: number, D: number, V: number, ignoreIndex: number, wants: ProjCeWants = BOTH_GRADIENTS,
+): { dHidden: F32 | null; dTable: F32 | null } {
   const op = 'projCeBackward';
   checkProjCe(op, hidden, table, targets, weights, N, D, V, ignoreIndex);
   checkLength(op, 'lse', lse, N, `(N) = (${N})`);
@@ -589,7 +589,8 @@ function projCeBackward(
       }
     }
   }
-  return { dHidden: Float32Array.from(dHidden), dTable: Float32Array.from(dTable) };
+  // both are computed (this is the readable definition); the unwanted one is dropped
+  return { dHidden: wants.hidden ? Float32Array.from(dHidden) : null, dTable: wants.table ? Float32Array.from(dTable) : null };
 }
 
 function checkCrossEntropy(

@@ -255,6 +255,31 @@ describe('1. cross-entropy', () => {
     }
   });
 
+  it('1.4b one gradient only (wants): bit-equal to that gradient of the full backward, the other null', () => {
+    // few and many row blocks (1 and several row groups), ignored rows, weights, 1 and 2 threads
+    for (const [N, D, V] of [[7, 33, 513], [300, 16, 1100], [5, 24, 5000], [6, 4, 9]] as const) {
+      const hidden = randn(N * D, 11), table = randn(V * D, 12), targets = makeTargets(N, V, 13, 0, 3);
+      const weights = randn(N, 14), dLoss = randn(N, 15);
+      const lse = cpu.projCeForward(hidden, table, targets, weights, N, D, V, 0).lse;
+      const [a, b] = withThreads(() => {
+        const full = cpu.projCeBackward(hidden, table, targets, weights, lse, dLoss, N, D, V, 0);
+        const h = cpu.projCeBackward(hidden, table, targets, weights, lse, dLoss, N, D, V, 0, { hidden: true, table: false });
+        const t = cpu.projCeBackward(hidden, table, targets, weights, lse, dLoss, N, D, V, 0, { hidden: false, table: true });
+        expect(h.dTable).toBeNull();
+        expect(t.dHidden).toBeNull();
+        expectBitEqual(h.dHidden!, full.dHidden!, `dHidden only ${N},${D},${V}`);
+        expectBitEqual(t.dTable!, full.dTable!, `dTable only ${N},${D},${V}`);
+        const none = cpu.projCeBackward(hidden, table, targets, weights, lse, dLoss, N, D, V, 0, { hidden: false, table: false });
+        expect(none).toEqual({ dHidden: null, dTable: null });
+        return { dHidden: h.dHidden!, dTable: t.dTable! };
+      });
+      expectAllBitEqual(a, b, `projCe wants ${N},${D},${V}`);
+      const r = ref.projCeBackward(hidden, table, targets, weights, lse, dLoss, N, D, V, 0, { hidden: true, table: false });
+      expect(r.dTable).toBeNull();
+      expectGrad(a.dHidden, r.dHidden!, `reference dHidden only ${N},${D},${V}`);
+    }
+  });
+
   it('1.5 every row ignored: zeros everywhere, and N = 0', () => {
     const N = 6, D = 4, V = 9;
     const targets = new Int32Array(N).fill(-1);

@@ -59,7 +59,8 @@ export function projectionCrossEntropy(hidden: Tensor, table: Tensor, targets: T
   const wv = weights?.f32('projectionCrossEntropy') ?? null;
   const { loss, lse } = getBackend().projCeForward(hv, tv, t, wv, N, D, V, ignore);
   return result(loss, [N], 'projectionCrossEntropy', [hidden, table], (g, needs) => {
-    const r = getBackend().projCeBackward(hv, tv, t, wv, lse, g, N, D, V, ignore);
-    return [needs[0] ? r.dHidden : null, needs[1] ? r.dTable : null];
+    // only the gradients the tape asks for (A-FSR's first pass: dHidden, not the table's)
+    const r = getBackend().projCeBackward(hv, tv, t, wv, lse, g, N, D, V, ignore, { hidden: needs[0]!, table: needs[1]! });
+    return [r.dHidden, r.dTable];
   });
 }

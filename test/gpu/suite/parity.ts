@@ -295,6 +295,21 @@ export function defineParitySuite(t: ParityTarget): void {
         });
     });
 
+    it('4.2b one gradient only (wants): the same bits as that gradient of the full backward, the other null', () => {
+      for (const [N, D, V] of [[7, 33, 513], [300, 16, 1100], [6, 4, 9]] as const) {
+        const hidden = randn(N * D, 11), table = randn(V * D, 12), targets = makeTargets(N, V, 13, 0, 3);
+        const weights = randn(N, 14), dLoss = randn(N, 15);
+        const lse = cu().projCeForward(hidden, table, targets, weights, N, D, V, 0).lse;
+        const full = cu().projCeBackward(hidden, table, targets, weights, lse, dLoss, N, D, V, 0);
+        const h = cu().projCeBackward(hidden, table, targets, weights, lse, dLoss, N, D, V, 0, { hidden: true, table: false });
+        const tt = cu().projCeBackward(hidden, table, targets, weights, lse, dLoss, N, D, V, 0, { hidden: false, table: true });
+        expect(h.dTable).toBeNull();
+        expect(tt.dHidden).toBeNull();
+        expectBitEqual(h.dHidden!, full.dHidden!, `dHidden only ${N},${D},${V}`);
+        expectBitEqual(tt.dTable!, full.dTable!, `dTable only ${N},${D},${V}`);
+      }
+    });
+
     it('4.3 every row ignored, and N = 0', () => {
       const N = 6, D = 4, V = 9;
       const targets = new Int32Array(N).fill(-1);
