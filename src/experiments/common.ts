@@ -9,6 +9,8 @@
  *  - addPerUserGrouping: a grouping that compare's `--groups` cannot compute (the intersection
  *    popularity×length) added to every entry from the run's per-user ranks, with the same metric
  *    definitions (src/eval/fairness-stats.ts groupMeansFromRanks);
+ *  - ml100kSpec: the ML-100K data spec at $SEQFAIR_DATA/ml-100k, else ../shared/datasets/ml-100k
+ *    beside the repository (the tests' and the bench's location);
  *  - progress lines on stderr.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -18,6 +20,13 @@ import type { Dataset } from '../data/preprocess.js';
 import type { CompareEvent, ResultEntry } from '../compare/index.js';
 import { groupMeansFromRanks } from '../eval/fairness-stats.js';
 import { flatMetrics } from '../eval/evaluate.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The data spec of ML-100K: $SEQFAIR_DATA/ml-100k, else ../shared/datasets/ml-100k next to the repository. */
+export function ml100kSpec(): string {
+  return `ml-100k:${path.join(process.env.SEQFAIR_DATA ?? path.resolve(repoRoot, '..', 'shared', 'datasets'), 'ml-100k')}`;
+}
 
 /** true when `moduleUrl` (import.meta.url) is the file node was started with. */
 export function isMain(moduleUrl: string): boolean {

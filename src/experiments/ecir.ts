@@ -42,7 +42,7 @@ import type { Dataset } from '../data/preprocess.js';
 import { groupFairness, meanStd, pairedComparison } from '../eval/fairness-stats.js';
 import { writeReport } from '../report/index.js';
 import { orderGroups } from '../report/summary.js';
-import { addPerUserGrouping, isMain, mergeResults, parseArgs, parseSeeds, progressLine, writeAtomic } from './common.js';
+import { addPerUserGrouping, isMain, mergeResults, ml100kSpec, parseArgs, parseSeeds, progressLine, writeAtomic } from './common.js';
 import { groupingLabels } from '../compare/train-groups.js';
 
 export const ECIR_SHARES = ['33', '2060', '1080'] as const;
@@ -62,7 +62,7 @@ export const CVAR_ALPHAS = [0.5, 0.8] as const;
 export const ECIR_EXTRA = ['class-balanced-log'] as const;
 
 export const ECIR_SETTINGS = {
-  data: 'ml-100k:/work/shared/datasets/ml-100k',
+  data: ml100kSpec(),
   model: 'sasrec',
   modelOptions: {} as Record<string, number>,
   train: { epochs: 100, batchSize: 64, lr: 1e-3, weightDecay: 0.01, validation: { metric: 'ndcg@20', patience: 10, every: 1 } } as Partial<TrainSettings>,

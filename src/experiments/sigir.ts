@@ -25,7 +25,7 @@ import { compare, loadDataSpec } from '../compare/index.js';
 import type { ResultEntry, TrainSettings } from '../compare/index.js';
 import { meanStd, pairedComparison } from '../eval/fairness-stats.js';
 import { writeReport } from '../report/index.js';
-import { isMain, parseArgs, parseSeeds, progressLine, writeAtomic } from './common.js';
+import { isMain, ml100kSpec, parseArgs, parseSeeds, progressLine, writeAtomic } from './common.js';
 
 export const SIGIR_METHODS = ['erm', 'ipw', 'reg', 'adv', 'afsr', 'afsr-no-dns', 'afsr-no-dro'] as const;
 const DEMOGRAPHIC = ['ipw', 'reg', 'adv'];
@@ -135,7 +135,7 @@ export function sigirMarkdown(rows: readonly SigirRow[], data: string, attribute
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2), {
-    data: { help: 'data spec', default: 'ml-100k:/work/shared/datasets/ml-100k' },
+    data: { help: 'data spec', default: ml100kSpec() },
     out: { help: 'output directory', default: 'runs/fair-sigir' },
     models: { help: 'comma-separated models', default: 'sasrec,bert4rec,narm' },
     methods: { help: 'comma-separated methods (erm first)', default: SIGIR_METHODS.join(',') },
