@@ -53,6 +53,10 @@ export interface Bert4recOptions extends CommonModelOptions {
   initStd?: number;
   /** a learned per-class bias on the logits (default true, as the original) */
   outputBias?: boolean;
+  /** 'post' (default, BERT and the original): LN(x + dropout(sublayer(x))); 'pre' (the BERT-pytorch lineage of the PyTorch ports): x + dropout(sublayer(LN(x))) */
+  blockNorm?: 'post' | 'pre';
+  /** score with the item embedding table (default true, as the original); false: a separate output table, as the PyTorch ports' output Linear */
+  tiedOutput?: boolean;
 }
 
 /**
@@ -65,7 +69,7 @@ export interface Bert4recOptions extends CommonModelOptions {
  */
 export const BERT4REC_DEFAULTS = { maxLen: 50, hiddenSize: 64, layers: 2, heads: 2, dropout: 0.1, ffnMultiple: 4, lnEps: 1e-5, initStd: 0.02 } as const;
 
-const KNOWN = ['numItems', 'maxLen', 'hiddenSize', 'layers', 'heads', 'dropout', 'dropoutGen', 'ffnHidden', 'attnDropout', 'lnEps', 'outputTransform', 'initStd', 'outputBias'] as const;
+const KNOWN = ['numItems', 'maxLen', 'hiddenSize', 'layers', 'heads', 'dropout', 'dropoutGen', 'ffnHidden', 'attnDropout', 'lnEps', 'outputTransform', 'initStd', 'outputBias', 'tiedOutput', 'blockNorm'] as const;
 
 /** A Linear with BERT's init: W ~ N(0, std²), b = 0. */
 function bertLinear(inF: number, outF: number, std: number, gen: Generator | undefined): Linear {
@@ -98,7 +102,7 @@ class Bert4recBlock extends Module {
   private readonly drop: Dropout;
 
   constructor(d: number, heads: number, ffnHidden: number, p: number, attnP: number, eps: number, std: number,
-    gen: Generator | undefined, dropoutGen: Generator | undefined) {
+    gen: Generator | undefined, dropoutGen: Generator | undefined, readonly preNorm = false) {
     super();
     this.attn = this.registerModule('attn', new MultiHeadAttention(d, heads, { causal: false, dropout: attnP, gen, dropoutGen }));
     for (const lin of [this.attn.q, this.attn.k, this.attn.v, this.attn.out]) {
@@ -111,8 +115,13 @@ class Bert4recBlock extends Module {
     this.drop = this.registerModule('drop', new Dropout(p, dropoutGen));
   }
 
-  /** post-LN: LN(x + dropout(sublayer(x))) for attention, then for the FFN */
+  /** post-LN: LN(x + dropout(sublayer(x))) for attention, then for the FFN; pre-LN: x + dropout(sublayer(LN(x))) */
   forward(x: Tensor, mask: Tensor): Tensor {
+    if (this.preNorm) {
+      const h = this.attn_ln.forward(x);
+      const a = x.add(this.drop.forward(this.attn.forward(h, h, h, mask)));
+      return a.add(this.drop.forward(this.ffn.forward(this.ffn_ln.forward(a))));
+    }
     const a = this.attn_ln.forward(x.add(this.drop.forward(this.attn.forward(x, x, x, mask))));
     return this.ffn_ln.forward(a.add(this.drop.forward(this.ffn.forward(a))));
   }
@@ -128,6 +137,8 @@ export class Bert4rec extends RecommenderBase {
   readonly out_dense: Linear | null;
   readonly out_ln: LayerNorm | null;
   readonly out_bias: Parameter | null;
+  /** the untied output table (`tiedOutput: false`), else null */
+  readonly out_table: Parameter | null;
   readonly heads: number;
   readonly ffnHidden: number;
   readonly dropout: number;
@@ -152,16 +163,20 @@ export class Bert4rec extends RecommenderBase {
     const std = o.initStd ?? BERT4REC_DEFAULTS.initStd;
     if (!(std > 0) || !Number.isFinite(std)) throw new Error(`BERT4Rec: initStd must be positive, got ${std}`);
 
+    const blockNorm = o.blockNorm ?? 'post';
+    if (blockNorm !== 'post' && blockNorm !== 'pre') throw new Error(`BERT4Rec: blockNorm must be 'post' or 'pre', got ${String(blockNorm)}`);
+    const preNorm = blockNorm === 'pre';
     this.item_emb = this.registerParameter('item_emb', normalParam([this.vocabSize, D], std, gen));
     this.item_emb.values.fill(0, 0, D); // padding row starts at zero (padding_idx in the ports)
     this.pos_emb = this.registerParameter('pos_emb', normalParam([maxLen, D], std, gen));
     this.emb_ln = this.registerModule('emb_ln', new LayerNorm(D, { eps: this.lnEps }));
     this.blocks = this.registerModule('blocks', new ModuleList(Array.from({ length: layers },
-      () => new Bert4recBlock(D, this.heads, this.ffnHidden, this.dropout, this.attnDropout, this.lnEps, std, gen, o.dropoutGen))));
+      () => new Bert4recBlock(D, this.heads, this.ffnHidden, this.dropout, this.attnDropout, this.lnEps, std, gen, o.dropoutGen, preNorm))));
     const transform = o.outputTransform ?? true;
     this.out_dense = transform ? this.registerModule('out_dense', bertLinear(D, D, std, gen)) : null;
     this.out_ln = transform ? this.registerModule('out_ln', new LayerNorm(D, { eps: this.lnEps })) : null;
     this.out_bias = (o.outputBias ?? true) ? this.registerParameter('out_bias', constantParam([this.vocabSize], 0)) : null;
+    this.out_table = (o.tiedOutput ?? true) ? null : this.registerParameter('out_table', normalParam([this.vocabSize, D], std, gen));
     this.embDrop = this.registerModule('emb_drop', new Dropout(this.dropout, o.dropoutGen));
   }
 
@@ -180,9 +195,9 @@ export class Bert4rec extends RecommenderBase {
     return x;
   }
 
-  /** the tied table (numItems+2, D): padding row 0, items, mask token — all classes */
+  /** the tied table (numItems+2, D): padding row 0, items, mask token — all classes (or the untied one) */
   outputTable(): Tensor {
-    return this.item_emb;
+    return this.out_table ?? this.item_emb;
   }
 
   /** the per-class logit bias (numItems+2), or null with `outputBias: false` */

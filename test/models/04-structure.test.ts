@@ -11,6 +11,7 @@
  *   4.5 state dicts: load into a model of the same config, clear errors on another shape
  *   4.6 the registry and the options: names, sizes, target kinds, mask token, errors
  *   4.7 finite-difference gradient checks through each whole encoder (z and weights)
+ *   4.8 BERT4Rec's pre-LN blocks and untied output table (the PyTorch ports' architecture)
  */
 import { describe, expect, it } from 'vitest';
 import { referenceBackend, withBackend } from '../../src/backend/index.js';
@@ -256,6 +257,31 @@ describe('4.6 registry and options', () => {
     expect(() => sas.encode(z, ids([[0, 1]]))).toThrow(/mask must be i32 \(1,3\)/);
     expect(() => sas.encode(z, ids([[0, 2, 1]]))).toThrow(/mask\[1\] = 2, expected 0 or 1/);
   });
+});
+
+describe('4.8 BERT4Rec\'s PyTorch-port variants (blockNorm \'pre\', tiedOutput false)', () => {
+  it('4.8.1 a pre-LN block is x + attn(LN x), then + ffn(LN ·); the untied table scores; both have gradients', () => onRef(() => {
+    const m = tinyModel('bert4rec', 95, { hiddenSize: 4, layers: 1, heads: 2, maxLen: 4, initStd: 0.5, blockNorm: 'pre', tiedOutput: false } as never).eval() as unknown as
+      { blocks: { at(i: number): { attn: { forward(q: Tensor, k: Tensor, v: Tensor, mask: Tensor): Tensor }; attn_ln: { forward(x: Tensor): Tensor }; ffn: { forward(x: Tensor): Tensor }; ffn_ln: { forward(x: Tensor): Tensor }; forward(x: Tensor, mask: Tensor): Tensor } }; out_table: Tensor | null; item_emb: Tensor } & SequentialRecommender;
+    const x = ids([[0, 3, 7, 1], [5, 2, 9, 4]]);
+    const mask = paddingMask(x);
+    const block = m.blocks.at(0);
+    const h0 = randn([2, 4, 4], 1, 0, new Generator(3));
+    const ln1 = block.attn_ln.forward(h0);
+    const a = h0.add(block.attn.forward(ln1, ln1, ln1, mask));
+    const expected = a.add(block.ffn.forward(block.ffn_ln.forward(a)));
+    expect(maxAbsDiff(block.forward(h0, mask).f32(), expected.f32())).toBe(0);
+    expect(maxAbsDiff(block.forward(h0, mask).f32(), a.f32())).toBeGreaterThan(1e-3); // the FFN term is there
+    expect(m.out_table).not.toBeNull();
+    expect(m.outputTable()).toBe(m.out_table);
+    expect(m.outputTable()).not.toBe(m.item_emb);
+    const z = m.embed(x).detach().clone();
+    z.requiresGrad = true;
+    const params = Object.fromEntries(m.namedParameters());
+    const r = gradCheck(() => m.scores(m.encode(z, mask).reshape([8, 4])), { z, table: params['out_table']!, ln: params['blocks.0.attn_ln.weight']! }, { h: 1e-2 });
+    expectGradCheck(r);
+    expect(() => tinyModel('bert4rec', 1, { blockNorm: 'middle' } as never)).toThrow(/BERT4Rec: blockNorm must be 'post' or 'pre', got middle/);
+  }));
 });
 
 describe('4.7 finite-difference gradients through each encoder (reference)', () => {
