@@ -11,18 +11,16 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setBackend } from '../../src/backend/index.js';
 import { loadDataset } from '../../src/api.js';
 import { Generator, Streams } from '../../src/engine/index.js';
+import { datasetsRoot } from '../../src/experiments/common.js';
 import { createModel } from '../../src/models/index.js';
 import { train } from '../../src/train/trainer.js';
 import type { BenchCase } from '../case.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-
 export function ml100kDir(): string {
-  return path.join(process.env.SEQFAIR_DATA ?? path.resolve(here, '..', '..', '..', 'shared', 'datasets'), 'ml-100k');
+  return path.join(datasetsRoot(), 'ml-100k');
 }
 
 export const BATCH = 64;

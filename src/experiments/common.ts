@@ -9,8 +9,8 @@
  *  - addPerUserGrouping: a grouping that compare's `--groups` cannot compute (the intersection
  *    popularity×length) added to every entry from the run's per-user ranks, with the same metric
  *    definitions (src/eval/fairness-stats.ts groupMeansFromRanks);
- *  - ml100kSpec: the ML-100K data spec at $SEQFAIR_DATA/ml-100k, else ../shared/datasets/ml-100k
- *    beside the repository (the tests' and the bench's location);
+ *  - datasetsRoot / ml100kSpec: where the shared data sets are ($SEQFAIR_DATA, else
+ *    ../shared/datasets beside the repository; the tests and the bench use it too);
  *  - progress lines on stderr.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -23,9 +23,14 @@ import { flatMetrics } from '../eval/evaluate.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The data spec of ML-100K: $SEQFAIR_DATA/ml-100k, else ../shared/datasets/ml-100k next to the repository. */
+/** Where the shared data sets live: $SEQFAIR_DATA, else ../shared/datasets next to the repository (tests, bench, experiments). */
+export function datasetsRoot(): string {
+  return process.env.SEQFAIR_DATA ?? path.resolve(repoRoot, '..', 'shared', 'datasets');
+}
+
+/** The data spec of ML-100K under datasetsRoot(). */
 export function ml100kSpec(): string {
-  return `ml-100k:${path.join(process.env.SEQFAIR_DATA ?? path.resolve(repoRoot, '..', 'shared', 'datasets'), 'ml-100k')}`;
+  return `ml-100k:${path.join(datasetsRoot(), 'ml-100k')}`;
 }
 
 /** true when `moduleUrl` (import.meta.url) is the file node was started with. */

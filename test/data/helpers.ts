@@ -3,11 +3,12 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { datasetsRoot } from '../../src/experiments/common.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Where the shared data sets live: $SEQFAIR_DATA, else ../shared/datasets next to the repo. */
-export const dataRoot = process.env.SEQFAIR_DATA ?? path.resolve(repoRoot, '../shared/datasets');
+export const dataRoot = datasetsRoot();
 export const ml100kDir = path.join(dataRoot, 'ml-100k');
 export const hasMl100k = existsSync(path.join(ml100kDir, 'u.data'));
 
