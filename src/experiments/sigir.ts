@@ -6,6 +6,7 @@
  * its paired interval against erm beside |Φ|, and the paper's numbers side by side:
  *
  *   npx tsx src/experiments/sigir.ts --out runs/fair-sigir [--models sasrec,bert4rec,narm] [--seeds 5]
+ *   npx tsx src/experiments/sigir.ts --out runs/fair-sigir --report-only   (tables of the runs finished so far)
  *
  * Settings: the paper's (Sec. 5.1): AdamW lr 1e-3, weight decay 0.01, batch 64, maximum sequence
  * length 50, leave-last-out; each model's defaults otherwise; 100 popularity-sampled negatives
@@ -20,6 +21,7 @@
  * over seeds), sigir.md / sigir.json (ours beside the paper's, and the issue's check: A-FSR must
  * not widen the gender gap or lose more than two standard deviations of Recall@5 against erm).
  */
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { compare, loadDataSpec } from '../compare/index.js';
 import type { ResultEntry, TrainSettings } from '../compare/index.js';
@@ -128,9 +130,16 @@ export function sigirMarkdown(rows: readonly SigirRow[], data: string, attribute
   const checks = rows.filter((r) => r.check);
   if (checks.length) {
     out.push('', 'Issue 4 check — A-FSR must not widen the gender gap (mean |Φ_R@5| above erm\'s) or lose more than two standard deviations of Recall@5 against erm:', '');
-    for (const r of checks) out.push(`- ${r.model}: widens |Φ_R@5|: ${r.check!.widens ? 'yes (FAIL)' : 'no'}; Recall@5 within 2 std of erm: ${r.check!.withinTwoStd ? 'yes' : 'no (FAIL)'}`);
+    for (const r of checks) out.push(`- ${r.model} (${r.seeds.length} seeds): widens |Φ_R@5|: ${r.check!.widens ? 'yes (FAIL)' : 'no'}; Recall@5 within 2 std of erm: ${r.check!.withinTwoStd ? 'yes' : 'no (FAIL)'}`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** The entries of <out>/results.json, which compare() rewrites after every finished run. */
+export function finishedRuns(out: string): ResultEntry[] {
+  const file = path.join(out, 'results.json');
+  if (!existsSync(file)) throw new Error(`--report-only: ${file} does not exist (no run has finished in ${out})`);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { runs: ResultEntry[] }).runs;
 }
 
 async function main(): Promise<void> {
@@ -143,25 +152,26 @@ async function main(): Promise<void> {
     attribute: { help: 'the demographic attribute (evaluation only; baselines train on a random permutation of it)', default: 'gender' },
     epochs: { help: 'maximum epochs', default: '200' },
     patience: { help: 'early-stopping patience', default: '10' },
+    'report-only': { help: 'rebuild sigir.md / sigir.json from the runs finished so far (<out>/results.json) without training', flag: true },
   }, 'usage: npx tsx src/experiments/sigir.ts [options]');
   const t0 = Date.now();
   const out = a.out!;
   const attr = a.attribute!;
-  const ds = await loadDataSpec(a.data!);
   const methods = a.methods!.split(',');
   const methodParams = Object.fromEntries(methods.filter((m) => DEMOGRAPHIC.includes(m)).map((m) => [m, { trainGroups: `random:${attr}` }]));
   const train: Partial<TrainSettings> = { epochs: Number(a.epochs), batchSize: 64, lr: 1e-3, weightDecay: 0.01, maxLen: 50, validation: { metric: 'ndcg@5', patience: Number(a.patience), every: 1 } as TrainSettings['validation'] };
-  const res = await compare({
-    data: a.data!, dataset: ds, models: a.models!.split(','), methods, seeds: parseSeeds(a.seeds!), protocol: 'sampled', negatives: 'popularity',
+  const runs = a['report-only'] ? finishedRuns(out) : (await compare({
+    data: a.data!, dataset: await loadDataSpec(a.data!), models: a.models!.split(','), methods, seeds: parseSeeds(a.seeds!), protocol: 'sampled', negatives: 'popularity',
     groups: [attr], out, train: train as TrainSettings, methodParams, onEvent: progressLine('[sigir]'),
-  });
-  await writeReport(path.join(out, 'results.json'), path.join(out, 'report'), { metrics: [...METRICS], fairnessMetrics: ['recall@3', 'ndcg@3', 'recall@5', 'ndcg@5'] });
+  })).runs;
+  if (!a['report-only']) await writeReport(path.join(out, 'results.json'), path.join(out, 'report'), { metrics: [...METRICS], fairnessMetrics: ['recall@3', 'ndcg@3', 'recall@5', 'ndcg@5'] });
   const order: [string, string] = attr === 'gender' ? ['M', 'F'] : ['majority', 'minority'];
-  const rows = sigirTable(res.runs, attr, order, /^ml-100k:/.test(a.data!) ? PAPER_ML100K : null);
+  const rows = sigirTable(runs, attr, order, /^ml-100k:/.test(a.data!) ? PAPER_ML100K : null);
   writeAtomic(path.join(out, 'sigir.json'), `${JSON.stringify(rows, null, 1)}\n`);
   const md = sigirMarkdown(rows, a.data!, attr, order);
   writeAtomic(path.join(out, 'sigir.md'), md);
-  process.stdout.write(`${md}\nwrote ${out}/results.json, sigir.md and report/ (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+  const wrote = a['report-only'] ? `sigir.md and sigir.json from ${runs.length} entries of ${out}/results.json` : `${out}/results.json, sigir.md and report/`;
+  process.stdout.write(`${md}\nwrote ${wrote} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
 }
 
 if (isMain(import.meta.url)) {
