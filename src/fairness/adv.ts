@@ -6,7 +6,8 @@
  *
  *   h     = hidden state at the last position of encode(z, mask)   (B, D): the newest item's
  *           state for SASRec/GRU4Rec/BERT4Rec, NARM's representation of the whole sequence (its last position)
- *   logit = fc2(relu(fc1(GRL_α(h))))                                (B, G)
+ *   logit = fc2(relu(fc1(GRL_α(norm(h)))))                          (B, G)
+ *   norm  = identity (inputNorm 'none', the default) or h / √(mean(h²) + ε) per row ('rms')
  *   loss  = ERM + CE(logit, group)                                  CE averaged over the rows
  *
  * One backward pass trains both: the adversary's parameters descend the CE, the recommender gets
@@ -26,6 +27,14 @@
  * their schedule that ramps α from 0 is not used, so the run has no extra schedule to tune); the
  * adversary's initial weights from their own Philox stream ADV_INIT_STREAM (seed option), so
  * building the objective never shifts the model's initialisation stream.
+ *
+ * inputNorm 'rms': the reversal pushes h to raise the adversary's cross-entropy, and a model whose
+ * representation is not normalised can do that without bound by scaling h (confidently wrong
+ * logits). NARM (no LayerNorm) does: in the SIGIR grid of 2026-12-07, 4 of 5 NARM adv seeds
+ * diverged (training loss 17 → 150, Recall@5 0.06–0.17 against erm's 0.36). The adversary then
+ * reads the direction of h only; its gradient to h is orthogonal to h, so scaling gains nothing.
+ * SASRec and BERT4Rec end in a LayerNorm and trained stably without it; the default stays 'none'
+ * until the grids are rerun with 'rms'.
  *
  * The representation and the recommender's losses come from one `ctx.forward()` pass (the run's
  * loss kind).
@@ -49,9 +58,21 @@ export interface AdvOptions {
   weightDecay?: number;
   /** seed of the adversary's initial weights (default 0) */
   seed?: number;
+  /** what the adversary reads: h as it is ('none', default) or h RMS-normalised per row ('rms') */
+  inputNorm?: AdvInputNorm;
 }
 
-export const ADV_DEFAULTS = { alpha: 1, lr: 1e-3, weightDecay: 0, seed: 0 } as const;
+export type AdvInputNorm = 'none' | 'rms';
+const INPUT_NORMS: readonly AdvInputNorm[] = ['none', 'rms'];
+const RMS_EPS = 1e-6;
+
+/** The adversary's input: h (B, D) as it is, or h / √(mean over D of h² + 1e-6) per row. */
+export function adversaryInput(h: Tensor, inputNorm: AdvInputNorm): Tensor {
+  if (inputNorm === 'none') return h;
+  return h.div(h.square().mean(-1, true).add(RMS_EPS).sqrt());
+}
+
+export const ADV_DEFAULTS = { alpha: 1, lr: 1e-3, weightDecay: 0, seed: 0, inputNorm: 'none' } as const;
 
 /** Philox stream of the adversary's initial weights (apart from the engine's init stream 1). */
 export const ADV_INIT_STREAM = 0xad7e0001;
@@ -75,6 +96,7 @@ export class Adversary extends Module {
 export class AdvObjective implements Objective {
   readonly name = 'adv';
   readonly alpha: number;
+  readonly inputNorm: AdvInputNorm;
   readonly adversary: Adversary;
   readonly optimizer: Adam;
   readonly config: Readonly<Record<string, unknown>>;
@@ -86,7 +108,10 @@ export class AdvObjective implements Objective {
     const n = this.name;
     if (!(Number.isInteger(hiddenSize) && hiddenSize >= 1)) throw new Error(`adv: hiddenSize must be a positive integer, got ${hiddenSize}`);
     if (!(Number.isInteger(numGroups) && numGroups >= 2)) throw new Error(`adv: an adversary needs at least 2 groups, got ${numGroups}`);
-    checkOptionKeys(n, options, ['alpha', 'hidden', 'lr', 'weightDecay', 'seed']);
+    checkOptionKeys(n, options, ['alpha', 'hidden', 'lr', 'weightDecay', 'seed', 'inputNorm']);
+    const inputNorm = options.inputNorm ?? ADV_DEFAULTS.inputNorm;
+    if (!INPUT_NORMS.includes(inputNorm)) throw new Error(`adv: inputNorm must be one of ${INPUT_NORMS.join(', ')}, got ${JSON.stringify(inputNorm)}`);
+    this.inputNorm = inputNorm;
     this.alpha = numberOption(n, 'alpha', options.alpha, ADV_DEFAULTS.alpha, (x) => x >= 0, 'a number >= 0');
     const hidden = numberOption(n, 'hidden', options.hidden, hiddenSize, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
     const lr = numberOption(n, 'lr', options.lr, ADV_DEFAULTS.lr, (x) => x > 0, 'a number > 0');
@@ -94,7 +119,9 @@ export class AdvObjective implements Objective {
     const seed = numberOption(n, 'seed', options.seed, ADV_DEFAULTS.seed, (x) => Number.isSafeInteger(x) && x >= 0, 'a non-negative integer');
     this.adversary = new Adversary(hiddenSize, hidden, numGroups, new Generator(seed, ADV_INIT_STREAM));
     this.optimizer = new Adam(this.adversary.parameters(), { lr, weightDecay });
-    this.config = { alpha: this.alpha, hidden, lr, weightDecay, seed, numGroups };
+    // inputNorm only where it is not the default: run keys hash this config (src/compare/methods.ts),
+    // so runs trained before the option existed keep their keys
+    this.config = { alpha: this.alpha, hidden, lr, weightDecay, seed, numGroups, ...(inputNorm === 'none' ? {} : { inputNorm }) };
   }
 
   /** Applies the adversary step owed from the previous backward (see the file comment). */
@@ -114,7 +141,7 @@ export class AdvObjective implements Objective {
     const [B, P, D] = hidden.shape as [number, number, number];
     if (D !== this.hiddenSize) throw new Error(`adv: the model's hidden states are ${D} wide but the adversary was built for ${this.hiddenSize}`);
     const h = hidden.slice(1, P - 1, P).reshape([B, D]);
-    const logits = this.adversary.forward(gradientReversal(h, this.alpha));
+    const logits = this.adversary.forward(gradientReversal(adversaryInput(h, this.inputNorm), this.alpha));
     // rows without a target are not in the batch mean: their group is ignored (index −100)
     const target = Int32Array.from(groups, (g, b) => (rows[b] ? g : -100));
     const ce = crossEntropy(logits, new Tensor(target, [B])).sum().div(n);

@@ -5,11 +5,12 @@
  *   2. adv: the recommender's gradient = ∇ERM − α∇CE (the adversary's term flipped), while the
  *      adversary's own gradient is the plain ∇CE; the adversary learns on its own optimiser
  *   3. adv's state (weights, Adam moments, the pending gradient) resumes exactly; checks
+ *   4. inputNorm 'rms': the adversary reads h's direction only, so scaling h cannot raise its loss
  */
 import { describe, expect, it } from 'vitest';
 import { Tensor, crossEntropy } from '../../src/engine/index.js';
 import { gradientReversal } from '../../src/fairness/grl.js';
-import { AdvObjective } from '../../src/fairness/adv.js';
+import { AdvObjective, adversaryInput } from '../../src/fairness/adv.js';
 import { PrefixMean, batchOf, maxDiff, modelContext } from './helpers.js';
 
 describe('1. gradient reversal', () => {
@@ -119,5 +120,51 @@ describe('3. state and checks', () => {
     expect(() => new AdvObjective(4, 1)).toThrow(/at least 2 groups/);
     expect(() => new AdvObjective(4, 2).loss(modelContext(model, batch))).toThrow(/needs user groups/);
     expect(() => new AdvObjective(4, 3).loss(ctx())).toThrow(/built for 3 groups but the training context has 2/);
+  });
+});
+
+describe('4. inputNorm rms', () => {
+  const hv = [0.5, -1, 2, 0.25, -3, 0.1, 0.7, 1.5];
+
+  it('divides each row by its root mean square, so the input is the same for h and 10·h', () => {
+    const u = adversaryInput(new Tensor(Float32Array.from(hv), [2, 4]), 'rms').toArray();
+    const rms0 = Math.sqrt((0.25 + 1 + 4 + 0.0625) / 4 + 1e-6);
+    expect(u[0]).toBeCloseTo(0.5 / rms0, 6);
+    const u10 = adversaryInput(new Tensor(Float32Array.from(hv, (x) => 10 * x), [2, 4]), 'rms').toArray();
+    expect(maxDiff(u, u10)).toBeLessThan(1e-5);
+    expect(adversaryInput(new Tensor(Float32Array.from(hv), [2, 4]), 'none').toArray()).toEqual(Array.from(Float32Array.from(hv)));
+  });
+
+  it('its gradient is orthogonal to h per row (no push along h) and matches finite differences', () => {
+    const c = new Tensor(Float32Array.from([1, -2, 0.5, 3, -1, 0.3, 2, -0.4]), [2, 4]);
+    const J = (v: number[]): number => adversaryInput(new Tensor(Float32Array.from(v), [2, 4]), 'rms').mul(c).sum().item();
+    const h = new Tensor(Float32Array.from(hv), [2, 4], { requiresGrad: true });
+    adversaryInput(h, 'rms').mul(c).sum().backward();
+    const g = h.grad!.toArray();
+    for (const r of [0, 1]) {
+      let dot = 0;
+      for (let d = 0; d < 4; d++) dot += g[r * 4 + d]! * hv[r * 4 + d]!;
+      expect(Math.abs(dot)).toBeLessThan(1e-4);
+    }
+    hv.forEach((_, i) => {
+      const up = [...hv], dn = [...hv];
+      up[i]! += 1e-2;
+      dn[i]! -= 1e-2;
+      expect(g[i]).toBeCloseTo((J(up) - J(dn)) / 2e-2, 2);
+    });
+  });
+
+  it('trains through the objective, is recorded in the config only when set, and rejects other values', () => {
+    const obj = new AdvObjective(4, 2, { inputNorm: 'rms', seed: 3 });
+    model.zeroGrad();
+    const loss = obj.loss(ctx());
+    loss.backward();
+    expect(Number.isFinite(loss.item())).toBe(true);
+    expect(obj.adversary.parameters().every((p) => p.grad !== null)).toBe(true);
+    model.zeroGrad();
+    obj.optimizer.zeroGrad();
+    expect(obj.config.inputNorm).toBe('rms');
+    expect('inputNorm' in new AdvObjective(4, 2).config).toBe(false);
+    expect(() => new AdvObjective(4, 2, { inputNorm: 'layer' as never })).toThrow(/inputNorm must be one of none, rms/);
   });
 });
