@@ -43,7 +43,7 @@ import { Generator, Tensor, crossEntropy } from '../engine/index.js';
 import { Linear, Module } from '../nn/index.js';
 import { Adam } from '../optim/index.js';
 import { checkFiniteLoss } from './erm.js';
-import { activeRows, checkOptionKeys, checkStateKind, finiteLosses, numberOption, requireGroups, stateNumbers } from './common.js';
+import { activeRows, checkOptionKeys, choiceOption, checkStateKind, finiteLosses, numberOption, requireGroups, stateNumbers } from './common.js';
 import { gradientReversal } from './grl.js';
 import type { Objective, ObjectiveContext } from './objective.js';
 
@@ -72,7 +72,7 @@ export function adversaryInput(h: Tensor, inputNorm: AdvInputNorm): Tensor {
   return h.div(h.square().mean(-1, true).add(RMS_EPS).sqrt());
 }
 
-export const ADV_DEFAULTS = { alpha: 1, lr: 1e-3, weightDecay: 0, seed: 0, inputNorm: 'none' } as const;
+export const ADV_DEFAULTS = { alpha: 1, lr: 1e-3, weightDecay: 0, seed: 0, inputNorm: 'none' as AdvInputNorm } as const;
 
 /** Philox stream of the adversary's initial weights (apart from the engine's init stream 1). */
 export const ADV_INIT_STREAM = 0xad7e0001;
@@ -109,8 +109,7 @@ export class AdvObjective implements Objective {
     if (!(Number.isInteger(hiddenSize) && hiddenSize >= 1)) throw new Error(`adv: hiddenSize must be a positive integer, got ${hiddenSize}`);
     if (!(Number.isInteger(numGroups) && numGroups >= 2)) throw new Error(`adv: an adversary needs at least 2 groups, got ${numGroups}`);
     checkOptionKeys(n, options, ['alpha', 'hidden', 'lr', 'weightDecay', 'seed', 'inputNorm']);
-    const inputNorm = options.inputNorm ?? ADV_DEFAULTS.inputNorm;
-    if (!INPUT_NORMS.includes(inputNorm)) throw new Error(`adv: inputNorm must be one of ${INPUT_NORMS.join(', ')}, got ${JSON.stringify(inputNorm)}`);
+    const inputNorm = choiceOption(n, 'inputNorm', options.inputNorm, ADV_DEFAULTS.inputNorm, INPUT_NORMS);
     this.inputNorm = inputNorm;
     this.alpha = numberOption(n, 'alpha', options.alpha, ADV_DEFAULTS.alpha, (x) => x >= 0, 'a number >= 0');
     const hidden = numberOption(n, 'hidden', options.hidden, hiddenSize, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');

@@ -124,6 +124,13 @@ export function numberOption(name: string, key: string, v: unknown, dflt: number
   return v;
 }
 
+/** A string option that must be one of `choices`, or the default when undefined. */
+export function choiceOption<T extends string>(name: string, key: string, v: unknown, dflt: T, choices: readonly T[]): T {
+  if (v === undefined) return dflt;
+  if (!choices.includes(v as T)) throw new Error(`${name}: option ${key} must be one of ${choices.join(', ')}, got ${JSON.stringify(v)}`);
+  return v as T;
+}
+
 export function booleanOption(name: string, key: string, v: unknown, dflt: boolean): boolean {
   if (v === undefined) return dflt;
   if (typeof v !== 'boolean') throw new Error(`${name}: option ${key} must be true or false, got ${JSON.stringify(v)}`);
