@@ -34,17 +34,18 @@ class Pool {
       for (int64_t c = 0; c < chunks; ++c) chunk_fn(c);
       return;
     }
+    uint32_t gen;
     {
       std::lock_guard<std::mutex> lock(mu_);
       job_ = &chunk_fn;
       chunks_ = chunks;
-      next_.store(0);
       pending_ = chunks;
       error_ = nullptr;
-      ++generation_;
+      gen = ++generation_;
+      ticket_.store(static_cast<uint64_t>(gen) << 32);
     }
     cv_.notify_all();
-    drain();
+    drain(gen, chunk_fn, chunks);
     std::unique_lock<std::mutex> lock(mu_);
     done_cv_.wait(lock, [this] { return pending_ == 0; });
     job_ = nullptr;
@@ -52,31 +53,45 @@ class Pool {
   }
 
  private:
-  void drain() {
+  // Claims chunks of job `gen` only: the ticket packs (generation, next index), so a thread still
+  // draining an earlier job fails its compare-and-swap once the next job is published, instead of
+  // taking an index of the new job (which would run a chunk twice and miscount pending_).
+  void drain(uint32_t gen, const std::function<void(int64_t)>& job, int64_t chunks) {
+    uint64_t t = ticket_.load();
     for (;;) {
-      const int64_t c = next_.fetch_add(1);
-      if (c >= chunks_) return;
+      if (static_cast<uint32_t>(t >> 32) != gen) return;
+      const int64_t c = static_cast<int64_t>(t & 0xffffffffu);
+      if (c >= chunks) return;
+      if (!ticket_.compare_exchange_weak(t, t + 1)) continue;  // t reloaded
       try {
-        (*job_)(c);
+        job(c);
       } catch (...) {
         std::lock_guard<std::mutex> lock(mu_);
         if (!error_) error_ = std::current_exception();
       }
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_cv_.notify_all();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (--pending_ == 0) done_cv_.notify_all();
+      }
+      t = ticket_.load();
     }
   }
 
   void work() {
-    uint64_t seen = 0;
+    uint32_t seen = 0;
     for (;;) {
+      const std::function<void(int64_t)>* job;
+      int64_t chunks;
       {
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait(lock, [&] { return stopping_ || (generation_ != seen && job_ != nullptr); });
         if (stopping_) return;
+        // job_ and chunks_ belong to generation_ while the lock is held
         seen = generation_;
+        job = job_;
+        chunks = chunks_;
       }
-      drain();
+      drain(seen, *job, chunks);
     }
   }
 
@@ -95,9 +110,10 @@ class Pool {
   std::condition_variable cv_, done_cv_;
   const std::function<void(int64_t)>* job_ = nullptr;
   int64_t chunks_ = 0;
-  std::atomic<int64_t> next_{0};
+  // (generation << 32) | next chunk index; chunk counts stay far below 2^32 (threads · 4)
+  std::atomic<uint64_t> ticket_{0};
   int64_t pending_ = 0;
-  uint64_t generation_ = 0;
+  uint32_t generation_ = 0;
   bool stopping_ = false;
   std::exception_ptr error_;
 };
