@@ -31,8 +31,9 @@
  * inputNorm 'rms': the reversal pushes h to raise the adversary's cross-entropy, and a model whose
  * representation is not normalised can do that without bound by scaling h (confidently wrong
  * logits). NARM (no LayerNorm) does: in the SIGIR grid of 2026-12-07, 4 of 5 NARM adv seeds
- * diverged (seed 2's training loss 17 → 150 in 15 epochs, Recall@5 0.06–0.17 against erm's 0.36). The adversary then
- * reads the direction of h only; its gradient to h is orthogonal to h, so scaling gains nothing.
+ * diverged (seed 2's training loss 17 → 150 in 15 epochs, Recall@5 0.06–0.17 against erm's
+ * 0.36). The adversary then reads the direction of h only; its gradient to h is orthogonal to h,
+ * so scaling gains nothing.
  * SASRec and BERT4Rec end in a LayerNorm and trained stably without it; the default stays 'none'
  * until the grids are rerun with 'rms'.
  *
@@ -109,8 +110,7 @@ export class AdvObjective implements Objective {
     if (!(Number.isInteger(hiddenSize) && hiddenSize >= 1)) throw new Error(`adv: hiddenSize must be a positive integer, got ${hiddenSize}`);
     if (!(Number.isInteger(numGroups) && numGroups >= 2)) throw new Error(`adv: an adversary needs at least 2 groups, got ${numGroups}`);
     checkOptionKeys(n, options, ['alpha', 'hidden', 'lr', 'weightDecay', 'seed', 'inputNorm']);
-    const inputNorm = choiceOption(n, 'inputNorm', options.inputNorm, ADV_DEFAULTS.inputNorm, INPUT_NORMS);
-    this.inputNorm = inputNorm;
+    this.inputNorm = choiceOption(n, 'inputNorm', options.inputNorm, ADV_DEFAULTS.inputNorm, INPUT_NORMS);
     this.alpha = numberOption(n, 'alpha', options.alpha, ADV_DEFAULTS.alpha, (x) => x >= 0, 'a number >= 0');
     const hidden = numberOption(n, 'hidden', options.hidden, hiddenSize, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
     const lr = numberOption(n, 'lr', options.lr, ADV_DEFAULTS.lr, (x) => x > 0, 'a number > 0');
@@ -120,7 +120,7 @@ export class AdvObjective implements Objective {
     this.optimizer = new Adam(this.adversary.parameters(), { lr, weightDecay });
     // inputNorm only where it is not the default: run keys hash this config (src/compare/methods.ts),
     // so runs trained before the option existed keep their keys
-    this.config = { alpha: this.alpha, hidden, lr, weightDecay, seed, numGroups, ...(inputNorm === 'none' ? {} : { inputNorm }) };
+    this.config = { alpha: this.alpha, hidden, lr, weightDecay, seed, numGroups, ...(this.inputNorm === 'none' ? {} : { inputNorm: this.inputNorm }) };
   }
 
   /** Applies the adversary step owed from the previous backward (see the file comment). */
