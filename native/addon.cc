@@ -3,6 +3,10 @@
 // wrappers that validate arguments are in bind_core.cc and bind_fused.cc.
 #include <napi.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "check.h"
 #include "cpu/memory_policy.h"
 #include "cpu/parallel.h"
@@ -29,10 +33,39 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), seqfair::num_threads());
 }
 
+// The pool's exactly-once guarantee, checked from the test suite (test/backend/thread-pool.test.ts):
+// `jobs` back-to-back parallel_for calls over n indices. Returns { bad: index visits, summed over
+// the jobs, that were not exactly one; byWorkers: visits made on pool threads, so a test can tell
+// that the pool took part rather than the caller draining every job alone }. Many short jobs with
+// more threads than cores are what exposed a worker taking a stale index of the previous job.
+Napi::Value PoolCheck(const Napi::CallbackInfo& info) {
+  seqfair::expect_args(info, 3, "poolCheck");
+  const int64_t jobs = seqfair::int_arg(info, 0, "poolCheck", "jobs", 1, 10000000);
+  const int64_t n = seqfair::int_arg(info, 1, "poolCheck", "n", 1, 1 << 20);
+  const int64_t grain = seqfair::int_arg(info, 2, "poolCheck", "grain", 1, 1 << 20);
+  std::vector<std::atomic<int32_t>> visits(static_cast<size_t>(n));
+  std::atomic<int64_t> by_workers{0};
+  const std::thread::id caller = std::this_thread::get_id();
+  int64_t bad = 0;
+  for (int64_t j = 0; j < jobs; ++j) {
+    for (auto& v : visits) v.store(0, std::memory_order_relaxed);
+    seqfair::parallel_for(n, grain, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) visits[static_cast<size_t>(i)].fetch_add(1, std::memory_order_relaxed);
+      if (std::this_thread::get_id() != caller) by_workers.fetch_add(e - b, std::memory_order_relaxed);
+    });
+    for (auto& v : visits) bad += v.load(std::memory_order_relaxed) != 1;
+  }
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("bad", static_cast<double>(bad));
+  o.Set("byWorkers", static_cast<double>(by_workers.load()));
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   seqfair::apply_memory_policy();
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("poolCheck", Napi::Function::New(env, PoolCheck));
   seqfair::register_core(env, exports);
   seqfair::register_fused(env, exports);
   return exports;

@@ -14,6 +14,8 @@ export interface CpuAddon {
   /** memory: 'kept' | 'default' | 'not glibc', the heap policy the addon set (native/cpu/memory_policy.cc) */
   info(): { threads: number; simd: string; memory: string };
   setThreads(n: number): number;
+  /** diagnostic: `jobs` parallel_for calls over n indices; bad = visits not exactly once, byWorkers = visits on pool threads */
+  poolCheck(jobs: number, n: number, grain: number): { bad: number; byWorkers: number };
   gemm(a: F32, b: F32, c: F32, batch: number, m: number, n: number, k: number,
     transA: boolean, transB: boolean, batchedA: boolean, batchedB: boolean, accumulate: boolean): void;
   uniform(out: F32, key: RngKey): void;
