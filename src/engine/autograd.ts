@@ -69,6 +69,9 @@ function topoOrder(root: Tensor): Tensor[] {
   return order;
 }
 
+/** gradient sums of at least this many values run on the backend (a new array) instead of in place in JS */
+const NATIVE_SUM_MIN = 1 << 15;
+
 function addInto(acc: F32, g: F32): void {
   for (let i = 0; i < acc.length; i++) acc[i]! += g[i]!;
 }
@@ -144,11 +147,13 @@ export function runBackward(root: Tensor, seed: F32 | null, wrt: Tensor[] | null
       if (acc === undefined) {
         grads.set(x, gi);
         if (ownable) owned.add(x);
-      } else if (owned.has(x)) {
+      } else if (owned.has(x) && acc.length < NATIVE_SUM_MIN) {
         addInto(acc, gi);
       } else {
-        // acc is shared: sum into gi if it is ours, else into a new array (addition commutes)
-        grads.set(x, ownable ? (addInto(gi, acc), gi) : sumOf(acc, gi));
+        // acc is shared (or large: the backend's threaded add beats a JS loop, e.g. NARM's GRU
+        // states feed three consumers): sum into gi if it is ours and small, else into a new
+        // array (addition commutes; one rounding either way, so the result is the same)
+        grads.set(x, ownable && gi.length < NATIVE_SUM_MIN ? (addInto(gi, acc), gi) : sumOf(acc, gi));
         owned.add(x);
       }
     }

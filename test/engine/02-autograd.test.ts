@@ -58,6 +58,22 @@ describe('02.1 backward() into leaf .grad', () => {
     expect(z.grad!.toArray()).toEqual([2, 2]);
   });
 
+  it('large fan-out sums (the backend path, ≥ 32,768 values) equal the elementwise sum of the paths', () => {
+    const n = 40_000;
+    const xs = uniformArr(n, 11);
+    for (const through of ['leaf', 'intermediate'] as const) {
+      const x = leaf(xs, [n]);
+      // an intermediate h = tanh(x) feeding three consumers: dL/dh = 2h + 1 + 3, dL/dx = that · (1 − h²)
+      const h = through === 'leaf' ? x : tanh(x);
+      sum(add(add(mul(h, h), h), mul(h, 3))).backward();
+      const want = Array.from(xs, (v) => {
+        const hv = through === 'leaf' ? v : Math.tanh(v);
+        return (2 * hv + 4) * (through === 'leaf' ? 1 : 1 - hv * hv);
+      });
+      expectClose(x.grad!.f32(), want, { rtol: 1e-5, atol: 1e-6 });
+    }
+  });
+
   it('diamond graphs are walked once per node (each path counted once)', () => {
     const x = leaf([2], [1]);
     const a = mul(x, 3); // 3x
