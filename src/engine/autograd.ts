@@ -147,13 +147,16 @@ export function runBackward(root: Tensor, seed: F32 | null, wrt: Tensor[] | null
       if (acc === undefined) {
         grads.set(x, gi);
         if (ownable) owned.add(x);
-      } else if (owned.has(x) && acc.length < NATIVE_SUM_MIN) {
+      } else if (acc.length >= NATIVE_SUM_MIN) {
+        // large (e.g. NARM's GRU states feed three consumers): the backend's threaded add into a
+        // new array beats a JS loop in place; one rounding either way, so the result is the same
+        grads.set(x, sumOf(acc, gi));
+        owned.add(x);
+      } else if (owned.has(x)) {
         addInto(acc, gi);
       } else {
-        // acc is shared (or large: the backend's threaded add beats a JS loop, e.g. NARM's GRU
-        // states feed three consumers): sum into gi if it is ours and small, else into a new
-        // array (addition commutes; one rounding either way, so the result is the same)
-        grads.set(x, ownable && gi.length < NATIVE_SUM_MIN ? (addInto(gi, acc), gi) : sumOf(acc, gi));
+        // acc is shared: sum into gi if it is ours, else into a new array (addition commutes)
+        grads.set(x, ownable ? (addInto(gi, acc), gi) : sumOf(acc, gi));
         owned.add(x);
       }
     }

@@ -3,8 +3,9 @@
  * exactly once, also across many back-to-back short jobs with more threads than cores, where a
  * worker is often preempted in the middle of claiming a chunk. That is the situation in which an
  * earlier pool took a stale index of the previous job, ran a chunk twice and could hang the caller
- * (a hang fails this file by the test timeout). A race need not show in any one run, so this guards
- * the guarantee rather than proving it; the argument is in the comments of parallel.cc.
+ * (a hang inside the native call cannot be cut short by vitest's timeout: it stalls the run until
+ * CI's time limit fails it). A race need not show in any one run, so this guards the guarantee
+ * rather than proving it; the argument is in the comments of parallel.cc.
  */
 import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
