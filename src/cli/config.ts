@@ -5,7 +5,7 @@
  *
  *   { "epochs": 200, "batchSize": 64, "lr": 0.001, "weightDecay": 0.01, "optimizer": "adamw",
  *     "clipNorm": 5, "loss": "ce", "numNegatives": 100, "maskProb": 0.2, "lastTargets": "all",
- *     "maxLen": 50,
+ *     "slidingWindow": 0, "maxLen": 50,
  *     "validation": { "metric": "ndcg@5", "patience": 20, "every": 1 },
  *     "model": { "hiddenSize": 64, "layers": 2, "heads": 2, "dropout": 0.2 },   (every model)
  *     "models": { "bert4rec": { "dropout": 0.1 } },                              (per model)
@@ -67,6 +67,7 @@ const trainShape = {
   numNegatives: int(1).optional(),
   maskProb: num('a number in (0, 1]', (x) => x > 0 && x <= 1).optional(),
   lastTargets: oneOf(['all', 'random', 'last'] as const).optional(),
+  slidingWindow: num('a number in [0, 1]', (x) => x >= 0 && x <= 1).optional(),
   maxLen: int(1).optional(),
   validation: z.strictObject({
     metric: metric.optional(),

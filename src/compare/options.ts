@@ -6,7 +6,7 @@
  *
  * Config file (JSON), every field optional; flags override it:
  *   { "epochs": 200, "batchSize": 64, "lr": 0.001, "weightDecay": 0.01, "optimizer": "adamw",
- *     "clipNorm": 5, "loss": "ce", "numNegatives": 100, "maskProb": 0.2, "lastTargets": "all", "maxLen": 50,
+ *     "clipNorm": 5, "loss": "ce", "numNegatives": 100, "maskProb": 0.2, "lastTargets": "all", "slidingWindow": 0, "maxLen": 50,
  *     "validation": { "metric": "ndcg@5", "patience": 20, "every": 1 },
  *     "model": { "hiddenSize": 64, "layers": 2, "heads": 2, "dropout": 0.2 },   (every model)
  *     "models": { "bert4rec": { "dropout": 0.1 } },                              (per model)
@@ -71,7 +71,7 @@ export interface FileConfig {
   methods: Record<string, Record<string, unknown>>;
 }
 
-const TRAIN_KEYS = ['epochs', 'batchSize', 'lr', 'weightDecay', 'optimizer', 'clipNorm', 'loss', 'numNegatives', 'maskProb', 'lastTargets', 'maxLen', 'validation'] as const;
+const TRAIN_KEYS = ['epochs', 'batchSize', 'lr', 'weightDecay', 'optimizer', 'clipNorm', 'loss', 'numNegatives', 'maskProb', 'lastTargets', 'slidingWindow', 'maxLen', 'validation'] as const;
 const VALIDATION_KEYS = ['metric', 'patience', 'every'] as const;
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -135,6 +135,7 @@ export interface HyperFlags {
   numNegatives?: number;
   maskProb?: number;
   lastTargets?: 'all' | 'random' | 'last';
+  slidingWindow?: number;
   maxLen?: number;
   patience?: number;
   validEvery?: number;
@@ -162,6 +163,7 @@ export function mergeSettings(f: HyperFlags): FileConfig {
   set('numNegatives', f.numNegatives);
   set('maskProb', f.maskProb);
   set('lastTargets', f.lastTargets);
+  set('slidingWindow', f.slidingWindow);
   set('maxLen', f.maxLen);
   if (f.patience !== undefined || f.validEvery !== undefined || f.validMetric !== undefined) {
     const v = { ...((cfg.train.validation as object | undefined) ?? {}) } as Record<string, unknown>;

@@ -22,6 +22,15 @@
  * `epoch`; the mask of user u in epoch e from stream STREAMS.cloze, elements
  * ((e * 2^21 + u) * (L + 1)) + j (j < L: position coins, j = L: the fallback pick). So a row's mask
  * depends only on (seed, epoch, user, L), not on batch composition or order.
+ *
+ * Sliding windows (`slidingWindow` p > 0, 'next' and 'cloze'): a user's training sequence gives
+ * several rows instead of its newest L items only, as the original BERT4Rec's data generation
+ * (gen_data_fin.py, `prop_sliding_window`): windows of L items (cloze) or L + 1 (next-item: L
+ * inputs and their targets) ending at the newest item, then every max(1, ⌊p·L⌋) items further
+ * back, the oldest starting at the first item (`windowStarts`). Older items, which the newest
+ * window drops, are trained on too. Rows, not users, are shuffled per epoch; window w ≥ 1 of user
+ * u draws its mask from stream STREAMS.clozeWindows, elements (((e * 2^21 + u) * 2^12 + w − 1) *
+ * (L + 1)) + j, and the newest window (w = 0) the same coins as without windows.
  */
 import { SeededRandom, STREAMS, UniformStream } from './random.js';
 import type { Dataset } from './preprocess.js';
@@ -94,9 +103,12 @@ export interface ClozeOptions {
   maskToken: number;
   seed: number;
   epoch: number;
+  /** (B) the window index of each row (0 = the newest window; default all 0), see the file comment */
+  windows?: Int32Array;
 }
 
 const CLOZE_USER_STRIDE = 2097152; // 2^21 users per epoch in the cloze counter space
+const CLOZE_WINDOW_STRIDE = 4096; // 2^12 older windows per user
 
 /** Cloze (masked item) batch for BERT4Rec training. */
 export function clozeBatch(rows: readonly Int32Array[], users: Int32Array, L: number, opts: ClozeOptions): SequenceBatch {
@@ -107,13 +119,19 @@ export function clozeBatch(rows: readonly Int32Array[], users: Int32Array, L: nu
   const B = rows.length;
   const inputs = padSequences(rows, L);
   const targets = new Int32Array(B * L);
-  const coins = new UniformStream(seed, STREAMS.cloze);
+  if (opts.windows !== undefined && opts.windows.length !== B) throw new RangeError(`clozeBatch: ${opts.windows.length} window indices for ${B} rows`);
+  const newest = new UniformStream(seed, STREAMS.cloze);
+  const older = new UniformStream(seed, STREAMS.clozeWindows);
   for (let b = 0; b < B; b++) {
     const u = users[b]!;
     if (!(u >= 0 && u < CLOZE_USER_STRIDE)) throw new RangeError(`clozeBatch: user index must be in [0, 2^21), got ${u}`);
+    const w = opts.windows?.[b] ?? 0;
+    if (!(w >= 0 && w <= CLOZE_WINDOW_STRIDE)) throw new RangeError(`clozeBatch: window index must be in [0, 2^12], got ${w}`);
     const n = Math.min(rows[b]!.length, L);
     if (n === 0) continue;
-    const base = (epoch * CLOZE_USER_STRIDE + u) * (L + 1);
+    const coins = w === 0 ? newest : older;
+    const block = epoch * CLOZE_USER_STRIDE + u;
+    const base = (w === 0 ? block : block * CLOZE_WINDOW_STRIDE + w - 1) * (L + 1);
     const first = b * L + (L - n);
     let masked = 0;
     for (let j = 0; j < n; j++) {
@@ -170,6 +188,41 @@ export interface TrainingBatchOptions {
   maskProb?: number;
   /** restrict to these users (default: every user with a training target) */
   users?: Int32Array;
+  /** 'next' and 'cloze': 0 (default) one row per user, its newest items; p in (0, 1]: sliding windows every max(1, ⌊p·maxLen⌋) items (file comment) */
+  slidingWindow?: number;
+}
+
+/** Items one training row of `kind` reads: L inputs, plus the last target for next-item rows. */
+function windowWidth(kind: TrainingKind, L: number): number {
+  return kind === 'next' ? L + 1 : L;
+}
+
+/**
+ * Start indices of the training windows of a sequence of n items, newest first (the file
+ * comment): n − width, then every `step` items back while > 0, then 0; [0] when n <= width.
+ */
+export function windowStarts(n: number, width: number, step: number): number[] {
+  if (!(Number.isInteger(step) && step >= 1)) throw new RangeError(`windowStarts: step must be a positive integer, got ${step}`);
+  if (n <= width) return [0];
+  const starts: number[] = [];
+  for (let s = n - width; s > 0; s -= step) starts.push(s);
+  starts.push(0);
+  return starts;
+}
+
+/** The window step of `slidingWindow` p at input length L (0 when p is 0: no windows). */
+export function windowStep(p: number, L: number): number {
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`slidingWindow must be in [0, 1], got ${p}`);
+  return p === 0 ? 0 : Math.max(1, Math.floor(p * L));
+}
+
+/** Number of training rows of the users `pool` (one per user without sliding windows). */
+export function trainingRowCount(ds: Dataset, kind: TrainingKind, pool: Int32Array, maxLen: number, slidingWindow = 0): number {
+  const step = windowStep(slidingWindow, maxLen);
+  if (step === 0 || kind === 'last') return pool.length;
+  let rows = 0;
+  for (const u of pool) rows += windowStarts(ds.train[u]!.length, windowWidth(kind, maxLen), step).length;
+  return rows;
 }
 
 /**
@@ -188,6 +241,11 @@ export function* trainingBatches(ds: Dataset, kind: TrainingKind, opts: Training
   const { batchSize, maxLen, seed, epoch } = opts;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`trainingBatches: batchSize must be a positive integer, got ${batchSize}`);
   const pool = opts.users ?? trainableUsers(ds, kind);
+  const step = windowStep(opts.slidingWindow ?? 0, maxLen);
+  if (step > 0 && kind !== 'last') {
+    yield* windowBatches(ds, kind, pool, step, opts);
+    return;
+  }
   const order = opts.shuffle === false ? pool : (() => {
     const p = epochPermutation(pool.length, seed, epoch);
     return Int32Array.from(p, (i) => pool[i]!);
@@ -198,5 +256,27 @@ export function* trainingBatches(ds: Dataset, kind: TrainingKind, opts: Training
     if (kind === 'next') yield nextItemBatch(rows, users, maxLen);
     else if (kind === 'last') yield lastItemBatch(rows, users, maxLen);
     else yield clozeBatch(rows, users, maxLen, { maskProb: opts.maskProb ?? 0.2, maskToken: ds.numItems + 1, seed, epoch });
+  }
+}
+
+/** trainingBatches with sliding windows: rows (user, window) in a seeded order per epoch. */
+function* windowBatches(ds: Dataset, kind: 'next' | 'cloze', pool: Int32Array, step: number, opts: TrainingBatchOptions): Generator<SequenceBatch> {
+  const { batchSize, maxLen: L, seed, epoch } = opts;
+  const width = windowWidth(kind, L);
+  const rowUser: number[] = [], rowWindow: number[] = [], rowStart: number[] = [];
+  for (const u of pool) {
+    windowStarts(ds.train[u]!.length, width, step).forEach((start, w) => {
+      rowUser.push(u);
+      rowWindow.push(w);
+      rowStart.push(start);
+    });
+  }
+  const order = opts.shuffle === false ? Int32Array.from(rowUser, (_, i) => i) : epochPermutation(rowUser.length, seed, epoch);
+  for (let s = 0; s < order.length; s += batchSize) {
+    const picked = order.subarray(s, s + batchSize);
+    const users = Int32Array.from(picked, (i) => rowUser[i]!);
+    const rows = Array.from(picked, (i) => ds.train[rowUser[i]!]!.subarray(rowStart[i]!, rowStart[i]! + width));
+    if (kind === 'next') yield nextItemBatch(rows, users, L);
+    else yield clozeBatch(rows, users, L, { maskProb: opts.maskProb ?? 0.2, maskToken: ds.numItems + 1, seed, epoch, windows: Int32Array.from(picked, (i) => rowWindow[i]!) });
   }
 }

@@ -24,6 +24,7 @@ export const STREAMS = {
   cloze: 0xda7a0002,
   validationUsers: 0xda7a0003,
   synthetic: 0xda7a0004,
+  clozeWindows: 0xda7a0005,
   negatives: 0xe0a10001,
 } as const;
 

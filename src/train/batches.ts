@@ -41,7 +41,7 @@
  * block = 2^20 + epoch (the 'random' cuts, element = user), so batches depend on (seed, epoch) only.
  */
 import type { Dataset } from '../data/preprocess.js';
-import { type SequenceBatch, type TrainingKind, leftPadInto, trainableUsers, trainingBatches } from '../data/batching.js';
+import { type SequenceBatch, type TrainingKind, leftPadInto, trainableUsers, trainingBatches, trainingRowCount } from '../data/batching.js';
 import { SeededRandom, UniformStream } from '../data/random.js';
 
 export type LastTargets = 'all' | 'random' | 'last';
@@ -56,6 +56,8 @@ export interface EpochBatchOptions {
   epoch: number;
   maskProb: number;
   lastTargets: LastTargets;
+  /** 'next' and 'cloze': sliding windows over each user's training sequence (src/data/batching.ts; 0 = newest items only) */
+  slidingWindow?: number;
 }
 
 /** Rows of an epoch of a 'last' model: user, and the first and last target index trained in the row. */
@@ -127,9 +129,9 @@ export function prefixBatch(ds: Dataset, rows: PrefixRows, L: number): SequenceB
 }
 
 /** Number of batches of an epoch. */
-export function epochBatchCount(ds: Dataset, kind: TrainingKind, o: Pick<EpochBatchOptions, 'batchSize' | 'maxLen' | 'lastTargets'>): number {
+export function epochBatchCount(ds: Dataset, kind: TrainingKind, o: Pick<EpochBatchOptions, 'batchSize' | 'maxLen' | 'lastTargets' | 'slidingWindow'>): number {
   const pool = trainableUsers(ds, kind);
-  if (kind !== 'last' || o.lastTargets !== 'all') return Math.ceil(pool.length / o.batchSize);
+  if (kind !== 'last' || o.lastTargets !== 'all') return Math.ceil(trainingRowCount(ds, kind, pool, o.maxLen, o.slidingWindow) / o.batchSize);
   let rows = 0;
   for (const user of pool) rows += prefixBlocks(ds.train[user]!.length, o.maxLen).length;
   return Math.ceil(rows / o.batchSize);
@@ -138,7 +140,7 @@ export function epochBatchCount(ds: Dataset, kind: TrainingKind, o: Pick<EpochBa
 /** One epoch of training batches (see the file comment). */
 export function* epochBatches(ds: Dataset, kind: TrainingKind, o: EpochBatchOptions): Generator<SequenceBatch> {
   if (kind !== 'last') {
-    yield* trainingBatches(ds, kind, { batchSize: o.batchSize, maxLen: o.maxLen, seed: o.seed, epoch: o.epoch, maskProb: o.maskProb });
+    yield* trainingBatches(ds, kind, { batchSize: o.batchSize, maxLen: o.maxLen, seed: o.seed, epoch: o.epoch, maskProb: o.maskProb, slidingWindow: o.slidingWindow });
     return;
   }
   const rows = prefixRows(ds, o);

@@ -93,6 +93,12 @@ export interface TrainConfig {
   maskProb?: number;
   /** last-position models (NARM): train on every prefix (default 'all'), one random prefix per user, or the last item only (batches.ts) */
   lastTargets?: LastTargets;
+  /**
+   * next-item and cloze models (SASRec, GRU4Rec, BERT4Rec): 0 (default) trains each user's newest
+   * maxLen items only; p in (0, 1] trains sliding windows every max(1, ⌊p·maxLen⌋) items over the
+   * whole training sequence, as the original BERT4Rec's prop_sliding_window (src/data/batching.ts)
+   */
+  slidingWindow?: number;
   /** early stopping; false = train all epochs and keep the last weights */
   validation?: ValidationConfig | false;
   /** a JSON-lines file (rewritten from the checkpoint's history on resume) or a callback per epoch */
@@ -147,6 +153,8 @@ export interface ResolvedTrainConfig {
   maskProb: number;
   /** only for last-position models (absent otherwise, so other models' configs are unchanged) */
   lastTargets?: LastTargets;
+  /** only when > 0 (absent otherwise, so configs without windows are unchanged) */
+  slidingWindow?: number;
   validation: { metric: string; protocol: string; every: number; patience: number; seed: number } | null;
 }
 
@@ -210,6 +218,12 @@ export function resolveTrainConfig(model: SequentialRecommender, c: TrainConfig)
     const lastTargets = c.lastTargets ?? 'all';
     if (!['all', 'random', 'last'].includes(lastTargets)) bad('lastTargets', "'all', 'random' or 'last'", lastTargets);
     out.lastTargets = lastTargets;
+  }
+  const slidingWindow = c.slidingWindow ?? 0;
+  if (!(typeof slidingWindow === 'number' && slidingWindow >= 0 && slidingWindow <= 1)) bad('slidingWindow', 'a number in [0, 1]', slidingWindow);
+  if (slidingWindow > 0) {
+    if (model.targetKind === 'last') bad('slidingWindow', "0 for a last-position model (NARM trains every prefix: lastTargets 'all')", slidingWindow);
+    out.slidingWindow = slidingWindow;
   }
   return out;
 }
@@ -320,7 +334,8 @@ export function train(model: SequentialRecommender, ds: Dataset, config: TrainCo
 
   const kind = model.targetKind;
   const lastTargets = cfg.lastTargets ?? 'last';
-  const nBatches = epochBatchCount(ds, kind, { batchSize: cfg.batchSize, maxLen: cfg.maxLen, lastTargets });
+  const slidingWindow = cfg.slidingWindow ?? 0;
+  const nBatches = epochBatchCount(ds, kind, { batchSize: cfg.batchSize, maxLen: cfg.maxLen, lastTargets, slidingWindow });
   if (nBatches === 0) throw new Error(`train: no user of ${ds.name} has a training target for a '${kind}' model`);
   const v = cfg.validation;
   const vProtocol = v ? parseProtocolKey(v.protocol) : null;
@@ -331,7 +346,7 @@ export function train(model: SequentialRecommender, ds: Dataset, config: TrainCo
     const t0 = performance.now();
     let lossSum = 0, batches = 0, items = 0, seqs = 0, normSum = 0;
     let b = 0;
-    for (const batch of epochBatches(ds, kind, { batchSize: cfg.batchSize, maxLen: cfg.maxLen, seed: cfg.seed, epoch: epoch - 1, maskProb: cfg.maskProb, lastTargets })) {
+    for (const batch of epochBatches(ds, kind, { batchSize: cfg.batchSize, maxLen: cfg.maxLen, seed: cfg.seed, epoch: epoch - 1, maskProb: cfg.maskProb, lastTargets, slidingWindow })) {
       // one scope per step: its kernel outputs are recycled by the next step (buffer-pool.ts)
       const lv = scope(() => {
         opt.zeroGrad();

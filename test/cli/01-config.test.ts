@@ -23,7 +23,7 @@ const problem = (schema: typeof TrainConfigSchema | typeof DemoConfigSchema, raw
 
 const FULL = {
   epochs: 3, batchSize: 32, lr: 0.002, weightDecay: 0, optimizer: 'adam', clipNorm: 5, loss: 'sampled-softmax', numNegatives: 10,
-  maskProb: 0.3, lastTargets: 'random', maxLen: 20, validation: { metric: 'recall@10', patience: 2, every: 1 },
+  maskProb: 0.3, lastTargets: 'random', slidingWindow: 0.5, maxLen: 20, validation: { metric: 'recall@10', patience: 2, every: 1 },
   model: { hiddenSize: 8, dropout: 0.1 }, models: { narm: { dropout: 0 } }, methods: { 'cvar-dro': { alpha: 0.5 } },
 };
 

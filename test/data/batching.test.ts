@@ -8,6 +8,9 @@ import {
   padSequences,
   trainableUsers,
   trainingBatches,
+  trainingRowCount,
+  windowStarts,
+  windowStep,
 } from '../../src/data/batching.js';
 import { preprocess } from '../../src/data/preprocess.js';
 import { generateSynthetic } from '../../src/data/synthetic.js';
@@ -121,5 +124,78 @@ describe('3. epochs', () => {
     expect([...epochPermutation(5, 1, 0)].sort()).toEqual([0, 1, 2, 3, 4]);
     const cloze = [...trainingBatches(ds, 'cloze', { batchSize: 1000, maxLen: 20, seed: 9, epoch: 0 })][0]!;
     expect(cloze.inputs.some((x) => x === ds.numItems + 1)).toBe(true);
+  });
+});
+
+describe('4. sliding windows (slidingWindow > 0)', () => {
+  const ds = preprocess(generateSynthetic({ seed: 4, numUsers: 150, numItems: 300, maxLen: 40 }).log);
+  const L = 10;
+
+  it('window starts: newest first, every step back, the oldest at 0', () => {
+    expect(windowStarts(10, 4, 2)).toEqual([6, 4, 2, 0]);
+    expect(windowStarts(11, 4, 3)).toEqual([7, 4, 1, 0]);
+    expect(windowStarts(5, 4, 3)).toEqual([1, 0]);
+    expect(windowStarts(4, 4, 1)).toEqual([0]);
+    expect(windowStarts(2, 4, 1)).toEqual([0]);
+    expect(() => windowStarts(10, 4, 0)).toThrow(/step/);
+    expect(windowStep(0.5, 50)).toBe(25);
+    expect(windowStep(0.001, 50)).toBe(1);
+    expect(windowStep(0, 50)).toBe(0);
+    expect(() => windowStep(1.5, 50)).toThrow(/slidingWindow/);
+  });
+
+  it('next-item rows cover every transition of every training sequence, as contiguous slices', () => {
+    const pairs = new Map<number, Set<string>>();
+    let rows = 0;
+    for (const b of trainingBatches(ds, 'next', { batchSize: 64, maxLen: L, seed: 3, epoch: 1, slidingWindow: 0.5 })) {
+      rows += b.B;
+      for (let r = 0; r < b.B; r++) {
+        const u = b.users[r]!;
+        const seq = ds.train[u]!;
+        const row = [...b.inputs.subarray(r * L, r * L + L)].filter((x) => x !== 0);
+        const start = seq.indexOf(row[0]!);
+        expect(row).toEqual([...seq.subarray(start, start + row.length)]);
+        for (let j = 0; j < L; j++) {
+          const t = b.targets[r * L + j]!;
+          if (t !== 0) (pairs.get(u) ?? pairs.set(u, new Set()).get(u)!).add(`${b.inputs[r * L + j]}>${t}`);
+        }
+      }
+    }
+    const pool = trainableUsers(ds, 'next');
+    expect(rows).toBe(trainingRowCount(ds, 'next', pool, L, 0.5));
+    expect(rows).toBeGreaterThan(pool.length); // the data has sequences longer than L + 1
+    for (const u of pool) {
+      const seq = ds.train[u]!;
+      const want = new Set(Array.from(seq.subarray(1), (t, i) => `${seq[i]}>${t}`));
+      expect(pairs.get(u)).toEqual(want);
+    }
+  });
+
+  it('cloze: every training item is in some row; the newest window masks as without windows', () => {
+    const opts = { batchSize: 1000, maxLen: L, seed: 3, epoch: 2 };
+    const plain = [...trainingBatches(ds, 'cloze', opts)][0]!;
+    const plainRow = new Map<number, number[]>();
+    plain.users.forEach((u, r) => plainRow.set(u, [...plain.inputs.subarray(r * L, r * L + L)]));
+    const items = new Map<number, Set<number>>();
+    const maskToken = ds.numItems + 1;
+    const batch = [...trainingBatches(ds, 'cloze', { ...opts, slidingWindow: 0.3 })][0]!;
+    let newestMatched = 0;
+    for (let r = 0; r < batch.B; r++) {
+      const u = batch.users[r]!;
+      const seq = ds.train[u]!;
+      const input = [...batch.inputs.subarray(r * L, r * L + L)];
+      const restored = input.map((x, j) => (x === maskToken ? batch.targets[r * L + j]! : x));
+      for (const it of restored) if (it !== 0) (items.get(u) ?? items.set(u, new Set()).get(u)!).add(it);
+      if (restored.at(-1) !== seq.at(-1)) continue; // only the newest window ends at the last item
+      expect(input).toEqual(plainRow.get(u)); // and it draws the same coins as without windows
+      newestMatched++;
+    }
+    expect(newestMatched).toBe(plain.B);
+    for (const u of trainableUsers(ds, 'cloze')) expect(items.get(u)).toEqual(new Set(ds.train[u]!));
+    const again = [...trainingBatches(ds, 'cloze', { ...opts, slidingWindow: 0.3 })][0]!;
+    expect([...again.inputs]).toEqual([...batch.inputs]);
+    const other = [...trainingBatches(ds, 'cloze', { ...opts, epoch: 3, slidingWindow: 0.3 })][0]!;
+    expect([...other.inputs]).not.toEqual([...batch.inputs]);
+    expect(() => clozeBatch([ds.train[0]!], I(0), L, { maskProb: 0.2, maskToken, seed: 1, epoch: 0, windows: I(0, 1) })).toThrow(/window indices/);
   });
 });

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluate, readMetric } from '../../src/eval/evaluate.js';
 import { type EpochRecord, type TrainConfig, resolveTrainConfig, train } from '../../src/train/trainer.js';
+import { epochBatchCount } from '../../src/train/batches.js';
 import { loadModel, saveModel } from '../../src/train/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/train/safetensors.js';
 import { tempDir } from '../data/helpers.js';
@@ -170,7 +171,17 @@ describe('5. option checks', () => {
     [{ validation: { metric: 'auc' } }, /metric must be recall@k, hr@k, ndcg@k or mrr, got 'auc'/],
     [{ validation: { patience: -1 } }, /validation.patience must be an integer >= 0/],
     [{ clipNorm: 0 }, /clipNorm must be a finite number > 0/],
+    [{ slidingWindow: 1.5 }, /slidingWindow must be a number in \[0, 1\], got 1.5/],
   ] as [Partial<TrainConfig>, RegExp][])('%o', (bad, msg) => {
     expect(() => resolveTrainConfig(m, { epochs: 1, seed: 1, ...bad } as TrainConfig)).toThrow(msg);
+  });
+  it('slidingWindow: recorded only when on, refused for last-position models', () => {
+    expect(resolveTrainConfig(m, { epochs: 1, seed: 1 }).slidingWindow).toBeUndefined();
+    expect(resolveTrainConfig(m, { epochs: 1, seed: 1, slidingWindow: 0.5 }).slidingWindow).toBe(0.5);
+    expect(() => resolveTrainConfig(tiny({ targetKind: 'last' }), { epochs: 1, seed: 1, slidingWindow: 0.5 })).toThrow(/slidingWindow must be 0 for a last-position model/);
+    const steps = (slidingWindow: number): number => train(tiny(), ds, { epochs: 1, seed: 1, batchSize: 16, validation: false, slidingWindow }).steps;
+    const windowed = steps(0.5);
+    expect(windowed).toBe(epochBatchCount(ds, 'next', { batchSize: 16, maxLen: 20, lastTargets: 'last', slidingWindow: 0.5 }));
+    expect(windowed).toBeGreaterThan(steps(0));
   });
 });
