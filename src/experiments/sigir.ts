@@ -7,6 +7,7 @@
  *
  *   npx tsx src/experiments/sigir.ts --out runs/fair-sigir [--models sasrec,bert4rec,narm] [--seeds 5]
  *   npx tsx src/experiments/sigir.ts --out runs/fair-sigir --report-only   (tables of the runs finished so far)
+ *   npx tsx src/experiments/sigir.ts … --sliding-window 0   (trainer option slidingWindow; default each model's, BERT4Rec 0.5; NARM refuses p > 0)
  *
  * Settings: the paper's (Sec. 5.1): AdamW lr 1e-3, weight decay 0.01, batch 64, maximum sequence
  * length 50, leave-last-out; each model's defaults otherwise; 100 popularity-sampled negatives
@@ -152,6 +153,7 @@ async function main(): Promise<void> {
     attribute: { help: 'the demographic attribute (evaluation only; baselines train on a random permutation of it)', default: 'gender' },
     epochs: { help: 'maximum epochs', default: '200' },
     patience: { help: 'early-stopping patience', default: '10' },
+    'sliding-window': { help: 'train windows of each history every ⌊p·50⌋ items (the original BERT4Rec\'s prop_sliding_window; 0 = the newest 50 items only; default: each model\'s, BERT4Rec 0.5)' },
     'report-only': { help: 'rebuild sigir.md / sigir.json from the runs finished so far (<out>/results.json) without training', flag: true },
   }, 'usage: npx tsx src/experiments/sigir.ts [options]');
   const t0 = Date.now();
@@ -160,6 +162,7 @@ async function main(): Promise<void> {
   const methods = a.methods!.split(',');
   const methodParams = Object.fromEntries(methods.filter((m) => DEMOGRAPHIC.includes(m)).map((m) => [m, { trainGroups: `random:${attr}` }]));
   const train: Partial<TrainSettings> = { epochs: Number(a.epochs), batchSize: 64, lr: 1e-3, weightDecay: 0.01, maxLen: 50, validation: { metric: 'ndcg@5', patience: Number(a.patience), every: 1 } as TrainSettings['validation'] };
+  if (a['sliding-window'] !== undefined) train.slidingWindow = Number(a['sliding-window']);
   const runs = a['report-only'] ? finishedRuns(out) : (await compare({
     data: a.data!, dataset: await loadDataSpec(a.data!), models: a.models!.split(','), methods, seeds: parseSeeds(a.seeds!), protocol: 'sampled', negatives: 'popularity',
     groups: [attr], out, train: train as TrainSettings, methodParams, onEvent: progressLine('[sigir]'),

@@ -69,6 +69,15 @@ export interface Bert4recOptions extends CommonModelOptions {
  */
 export const BERT4REC_DEFAULTS = { maxLen: 50, hiddenSize: 64, layers: 2, heads: 2, dropout: 0.1, ffnMultiple: 4, lnEps: 1e-5, initStd: 0.02 } as const;
 
+/**
+ * Training rows: sliding windows every ⌊0.5·maxLen⌋ items over each user's whole training
+ * sequence, not just its newest maxLen items (the original's gen_data_fin.py with
+ * prop_sliding_window = 0.5, its ML-1M script's value). On ML-100K (5 seeds, 2026-12-07, README
+ * "Recommendation quality") it lifts uniform-negative Recall@5 from 0.513 to 0.568 and
+ * full-unseen Recall@20 from 0.242 to 0.297; the trainer's `slidingWindow: 0` turns it off.
+ */
+export const BERT4REC_SLIDING_WINDOW = 0.5;
+
 const KNOWN = ['numItems', 'maxLen', 'hiddenSize', 'layers', 'heads', 'dropout', 'dropoutGen', 'ffnHidden', 'attnDropout', 'lnEps', 'outputTransform', 'initStd', 'outputBias', 'tiedOutput', 'blockNorm'] as const;
 
 /** A Linear with BERT's init: W ~ N(0, std²), b = 0. */
@@ -130,6 +139,7 @@ class Bert4recBlock extends Module {
 export class Bert4rec extends RecommenderBase {
   readonly modelName = 'bert4rec' as const;
   readonly targetKind = 'cloze' as const;
+  readonly defaultSlidingWindow = BERT4REC_SLIDING_WINDOW;
   readonly item_emb: Parameter;
   readonly pos_emb: Parameter;
   readonly emb_ln: LayerNorm;

@@ -37,6 +37,8 @@ export interface SequentialRecommender extends Module {
   readonly targetKind: TargetKind;
   /** BERT4Rec's mask token id (numItems + 1); null for the others */
   readonly maskToken: number | null;
+  /** the trainer's `slidingWindow` when its config gives none (src/data/batching.ts); absent = 0 */
+  readonly defaultSlidingWindow?: number;
   /** f_e: item ids (B,L) i32 → z (B,L,D) */
   embed(items: Tensor): Tensor;
   /**

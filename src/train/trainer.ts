@@ -94,9 +94,10 @@ export interface TrainConfig {
   /** last-position models (NARM): train on every prefix (default 'all'), one random prefix per user, or the last item only (batches.ts) */
   lastTargets?: LastTargets;
   /**
-   * next-item and cloze models (SASRec, GRU4Rec, BERT4Rec): 0 (default) trains each user's newest
-   * maxLen items only; p in (0, 1] trains sliding windows every max(1, ⌊p·maxLen⌋) items over the
-   * whole training sequence, as the original BERT4Rec's prop_sliding_window (src/data/batching.ts)
+   * next-item and cloze models (SASRec, GRU4Rec, BERT4Rec): 0 trains each user's newest maxLen
+   * items only; p in (0, 1] trains sliding windows every max(1, ⌊p·maxLen⌋) items over the whole
+   * training sequence, as the original BERT4Rec's prop_sliding_window (src/data/batching.ts).
+   * Default: the model's `defaultSlidingWindow` (BERT4Rec 0.5, the original's), else 0
    */
   slidingWindow?: number;
   /** early stopping; false = train all epochs and keep the last weights */
@@ -219,7 +220,7 @@ export function resolveTrainConfig(model: SequentialRecommender, c: TrainConfig)
     if (!['all', 'random', 'last'].includes(lastTargets)) bad('lastTargets', "'all', 'random' or 'last'", lastTargets);
     out.lastTargets = lastTargets;
   }
-  const slidingWindow = c.slidingWindow ?? 0;
+  const slidingWindow = c.slidingWindow ?? model.defaultSlidingWindow ?? 0;
   if (!(typeof slidingWindow === 'number' && slidingWindow >= 0 && slidingWindow <= 1)) bad('slidingWindow', 'a number in [0, 1]', slidingWindow);
   if (slidingWindow > 0) {
     if (model.targetKind === 'last') bad('slidingWindow', "0 for a last-position model (NARM trains every prefix: lastTargets 'all')", slidingWindow);

@@ -49,8 +49,8 @@ describe('1. every objective trains every backbone without NaN', () => {
         const r = train(m, ds, { objective: objective(name, m), epochs: 1, seed: 4, batchSize, validation: false, groups });
         const loss = r.history[0]!.train_loss;
         expect(Number.isFinite(loss), `train loss ${loss}`).toBe(true);
-        // the trainer's default for 'last' models (NARM) is every prefix of every user
-        expect(r.steps).toBe(epochBatchCount(ds, m.targetKind, { batchSize, maxLen: 12, lastTargets: 'all' }));
+        // the trainer's defaults: every prefix of every user for 'last' models (NARM), sliding windows for BERT4Rec
+        expect(r.steps).toBe(epochBatchCount(ds, m.targetKind, { batchSize, maxLen: 12, lastTargets: 'all', slidingWindow: m.defaultSlidingWindow }));
         let moved = 0;
         for (const [k, v] of m.stateDict()) {
           const b = before.get(k)!.f32();

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluate, readMetric } from '../../src/eval/evaluate.js';
 import { type EpochRecord, type TrainConfig, resolveTrainConfig, train } from '../../src/train/trainer.js';
+import { createModel } from '../../src/models/index.js';
 import { epochBatchCount } from '../../src/train/batches.js';
 import { loadModel, saveModel } from '../../src/train/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/train/safetensors.js';
@@ -178,6 +179,10 @@ describe('5. option checks', () => {
   it('slidingWindow: recorded only when on, refused for last-position models', () => {
     expect(resolveTrainConfig(m, { epochs: 1, seed: 1 }).slidingWindow).toBeUndefined();
     expect(resolveTrainConfig(m, { epochs: 1, seed: 1, slidingWindow: 0.5 }).slidingWindow).toBe(0.5);
+    // BERT4Rec's default is the original's windows; an explicit 0 turns them off
+    const bert = createModel('bert4rec', { numItems: ds.numItems, maxLen: 20, hiddenSize: 8, layers: 1, heads: 2 });
+    expect(resolveTrainConfig(bert, { epochs: 1, seed: 1 }).slidingWindow).toBe(0.5);
+    expect(resolveTrainConfig(bert, { epochs: 1, seed: 1, slidingWindow: 0 }).slidingWindow).toBeUndefined();
     expect(() => resolveTrainConfig(tiny({ targetKind: 'last' }), { epochs: 1, seed: 1, slidingWindow: 0.5 })).toThrow(/slidingWindow must be 0 for a last-position model/);
     const steps = (slidingWindow: number): number => train(tiny(), ds, { epochs: 1, seed: 1, batchSize: 16, validation: false, slidingWindow }).steps;
     const windowed = steps(0.5);

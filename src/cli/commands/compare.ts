@@ -52,7 +52,7 @@ export function addHyperOptions(cmd: Command): Command {
     .option('--num-negatives <k>', 'negatives of the sampled losses', intArg(1))
     .option('--mask-prob <p>', 'BERT4Rec masking probability (default 0.2)', numberArg((x) => x > 0 && x <= 1, 'a number in (0, 1]'))
     .addOption(new Option('--last-targets <how>', 'NARM: train on all prefixes (default), one random prefix per user and epoch, or the last item').argParser(choiceArg(['all', 'random', 'last'] as const)))
-    .option('--sliding-window <p>', 'SASRec, GRU4Rec, BERT4Rec: also train older windows of each history, every ⌊p·max-len⌋ items (default 0: the newest items only)', numberArg((x) => x >= 0 && x <= 1, 'a number in [0, 1]'))
+    .option('--sliding-window <p>', 'SASRec, GRU4Rec, BERT4Rec: train windows of each whole history, every ⌊p·max-len⌋ items; 0: the newest items only (default: BERT4Rec 0.5, as the original; others 0)', numberArg((x) => x >= 0 && x <= 1, 'a number in [0, 1]'))
     .option('--max-len <n>', 'input length (default: the model\'s, 50)', intArg(1))
     .option('--patience <n>', 'validations without improvement before stopping (default 20; 0 = never)', intArg(0))
     .option('--valid-every <n>', 'validate every n epochs (default 1)', intArg(1))
