@@ -28,8 +28,8 @@
  *    the original's get_masked_lm_output and the PyTorch ports' output Linear have
  *    (`outputBias: false` drops it). Measured on ML-100K (seed 1, defaults): test Recall@5 with
  *    uniform negatives 0.514 with the bias vs 0.502 without, full-unseen Recall@20 0.240 vs 0.239,
- *    popularity negatives 0.314 vs 0.319: no real difference, and the ~0.02–0.03 gap to the
- *    issue's reference under uniform negatives and full ranking remains;
+ *    popularity negatives 0.314 vs 0.319: no real difference (measured before the sliding-window
+ *    default, BERT4REC_SLIDING_WINDOW, which closed the ~0.02–0.03 gap to the issue's reference);
  *  - exact-erf GELU (the original uses the tanh approximation; the engine has the exact one);
  *  - init as BERT / HuggingFace: weights and embeddings N(0, 0.02²) (padding row 0), biases 0,
  *    LN γ=1 β=0.

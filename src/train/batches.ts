@@ -3,7 +3,8 @@
  *
  * 'next' (SASRec, GRU4Rec) and 'cloze' (BERT4Rec) batches come straight from the data layer
  * (src/data/batching.ts trainingBatches): one row per user, its last maxLen items, every position
- * a target.
+ * a target; with `slidingWindow` p > 0 (BERT4Rec's default, 0.5) one row per window of the user's
+ * whole training sequence, every ⌊p·maxLen⌋ items back from the newest.
  *
  * 'last' models (NARM) predict the item after their input, and session-based recommenders are
  * trained on every prefix (Tan et al. 2016's augmentation; the template of Yue et al. that A-FSR
