@@ -56,6 +56,8 @@ function objectiveMethod(name: string): MethodFactory {
     if (!aware && trainGroups !== undefined) throw new RangeError(`method ${name} is group-agnostic: it takes no trainGroups (got ${JSON.stringify(trainGroups)})`);
     const groups = aware ? trainingGroups(dataset, trainGroups as string, seed) : null;
     const kind = model?.targetKind ?? 'next';
+    // one row per user: the true epoch for SASRec / GRU4Rec, a quarter of it for NARM's prefix rows
+    // and BERT4Rec's windows on ML-100K (src/fairness/afsr.ts, refresh schedule)
     const stepsPerEpoch = Math.max(1, Math.ceil(trainableUsers(dataset, kind).length / (batchSize ?? 64)));
     // adv reads only the hidden size from its setup when no model is given
     const forSetup = model ?? ({ hiddenSize: 64, targetKind: 'next' } as unknown as SequentialRecommender);

@@ -35,7 +35,10 @@
  *    costs N²·D multiply-adds (ML-1M: 3706² · 64 ≈ 0.9 G), about a third of one training step's
  *    full-softmax output layer at B = 64, L = 200; once per epoch (95 steps on ML-1M, 15 on
  *    ML-100K) keeps it at about 1 % of an epoch's work or less, where every step would add ~30 %.
- *    The first batch always builds it;
+ *    The first batch always builds it. (`seqfair compare` passes users / batch size as
+ *    stepsPerEpoch, src/compare/methods.ts: one epoch for SASRec and GRU4Rec, but NARM's prefix
+ *    rows and BERT4Rec's sliding windows give ~4× as many rows on ML-100K, so there the table is
+ *    rebuilt ~4 times per epoch; cheap at 1,683 items, and kept so that recorded runs reproduce);
  *  - gradient through the smoothed embeddings into the neighbours' rows: kept (afsr-smooth.ts).
  *
  * State: the neighbour table and the step it was built at (checkpointed; Dirichlet draws come from
