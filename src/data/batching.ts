@@ -192,9 +192,9 @@ export interface TrainingBatchOptions {
   slidingWindow?: number;
 }
 
-/** Items one training row of `kind` reads: L inputs, plus the last target for next-item rows. */
+/** Items one training row of `kind` reads: L inputs, plus the target after them for next-item and last-position rows. */
 function windowWidth(kind: TrainingKind, L: number): number {
-  return kind === 'next' ? L + 1 : L;
+  return kind === 'cloze' ? L : L + 1;
 }
 
 /**
@@ -238,34 +238,17 @@ export function trainableUsers(ds: Dataset, kind: TrainingKind): Int32Array {
 
 /** One epoch of training batches over the dataset's training sequences (last batch may be short). */
 export function* trainingBatches(ds: Dataset, kind: TrainingKind, opts: TrainingBatchOptions): Generator<SequenceBatch> {
-  const { batchSize, maxLen, seed, epoch } = opts;
+  const { batchSize, maxLen: L, seed, epoch } = opts;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`trainingBatches: batchSize must be a positive integer, got ${batchSize}`);
   const pool = opts.users ?? trainableUsers(ds, kind);
-  const step = windowStep(opts.slidingWindow ?? 0, maxLen);
-  if (step > 0 && kind !== 'last') {
-    yield* windowBatches(ds, kind, pool, step, opts);
-    return;
-  }
-  const order = opts.shuffle === false ? pool : (() => {
-    const p = epochPermutation(pool.length, seed, epoch);
-    return Int32Array.from(p, (i) => pool[i]!);
-  })();
-  for (let s = 0; s < order.length; s += batchSize) {
-    const users = order.slice(s, s + batchSize);
-    const rows = Array.from(users, (u) => ds.train[u]!);
-    if (kind === 'next') yield nextItemBatch(rows, users, maxLen);
-    else if (kind === 'last') yield lastItemBatch(rows, users, maxLen);
-    else yield clozeBatch(rows, users, maxLen, { maskProb: opts.maskProb ?? 0.2, maskToken: ds.numItems + 1, seed, epoch });
-  }
-}
-
-/** trainingBatches with sliding windows: rows (user, window) in a seeded order per epoch. */
-function* windowBatches(ds: Dataset, kind: 'next' | 'cloze', pool: Int32Array, step: number, opts: TrainingBatchOptions): Generator<SequenceBatch> {
-  const { batchSize, maxLen: L, seed, epoch } = opts;
+  const step = kind === 'last' ? 0 : windowStep(opts.slidingWindow ?? 0, L);
   const width = windowWidth(kind, L);
+  // rows (user, window, start); without windows one per user, its newest `width` items
   const rowUser: number[] = [], rowWindow: number[] = [], rowStart: number[] = [];
   for (const u of pool) {
-    windowStarts(ds.train[u]!.length, width, step).forEach((start, w) => {
+    const n = ds.train[u]!.length;
+    const starts = step > 0 ? windowStarts(n, width, step) : [Math.max(0, n - width)];
+    starts.forEach((start, w) => {
       rowUser.push(u);
       rowWindow.push(w);
       rowStart.push(start);
@@ -277,6 +260,7 @@ function* windowBatches(ds: Dataset, kind: 'next' | 'cloze', pool: Int32Array, s
     const users = Int32Array.from(picked, (i) => rowUser[i]!);
     const rows = Array.from(picked, (i) => ds.train[rowUser[i]!]!.subarray(rowStart[i]!, rowStart[i]! + width));
     if (kind === 'next') yield nextItemBatch(rows, users, L);
+    else if (kind === 'last') yield lastItemBatch(rows, users, L);
     else yield clozeBatch(rows, users, L, { maskProb: opts.maskProb ?? 0.2, maskToken: ds.numItems + 1, seed, epoch, windows: Int32Array.from(picked, (i) => rowWindow[i]!) });
   }
 }
