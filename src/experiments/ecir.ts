@@ -84,20 +84,25 @@ function stageDir(out: string, stage: string, grouping?: string): string {
   return path.join(out, grouping === undefined ? stage : `train-${grouping.replace(/[:×]/g, '-')}`);
 }
 
+/** compare()'s options of the ECIR setting, less methods and out (ecir-beyond.ts trains its candidates with them). */
+export function ecirCommon(data: string, ds: Dataset, seeds: number[], epochs?: number, patience?: number) {
+  const train: Partial<TrainSettings> = {
+    ...ECIR_SETTINGS.train,
+    ...(epochs !== undefined ? { epochs } : {}),
+    validation: { ...(ECIR_SETTINGS.train.validation as object), ...(patience !== undefined ? { patience } : {}) } as TrainSettings['validation'],
+  };
+  return {
+    data, dataset: ds, models: [ECIR_SETTINGS.model], seeds, protocol: 'full' as const, excludeSeen: true,
+    groups: ECIR_EVAL_GROUPINGS, train: train as TrainSettings, modelOptions: ECIR_SETTINGS.modelOptions,
+  };
+}
+
 /** Runs the stages (resumable), then merges and reports what exists. */
 export async function runEcir(o: EcirOptions): Promise<{ entries: ResultEntry[]; table: EcirTable }> {
   const data = o.data ?? ECIR_SETTINGS.data;
   const ds = o.dataset ?? await loadDataSpec(data);
   mkdirSync(o.out, { recursive: true });
-  const train: Partial<TrainSettings> = {
-    ...ECIR_SETTINGS.train,
-    ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
-    validation: { ...(ECIR_SETTINGS.train.validation as object), ...(o.patience !== undefined ? { patience: o.patience } : {}) } as TrainSettings['validation'],
-  };
-  const common = {
-    data, dataset: ds, models: [ECIR_SETTINGS.model], seeds: o.seeds, protocol: 'full' as const, excludeSeen: true,
-    groups: ECIR_EVAL_GROUPINGS, train: train as TrainSettings, modelOptions: ECIR_SETTINGS.modelOptions,
-  };
+  const common = ecirCommon(data, ds, o.seeds, o.epochs, o.patience);
   for (const stage of o.stages) {
     if (stage === 'agnostic') {
       await compare({ ...common, methods: [...ECIR_AGNOSTIC], out: stageDir(o.out, stage), onEvent: progressLine('[agnostic]') });

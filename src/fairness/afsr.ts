@@ -39,7 +39,9 @@
  *    stepsPerEpoch, src/compare/methods.ts: one epoch for SASRec and GRU4Rec, but NARM's prefix
  *    rows and BERT4Rec's sliding windows give ~4× as many rows on ML-100K, so there the table is
  *    rebuilt ~4 times per epoch; cheap at 1,683 items, and kept so that recorded runs reproduce);
- *  - gradient through the smoothed embeddings into the neighbours' rows: kept (afsr-smooth.ts).
+ *  - gradient through the smoothed embeddings into the neighbours' rows: kept (afsr-smooth.ts);
+ *  - cvarAlpha 1 (the paper's mean first term); below 1, beyond the paper, the first term is
+ *    CVaR_α as in cvar-dro, which combines the two group-agnostic methods.
  *
  * State: the neighbour table and the step it was built at (checkpointed; Dirichlet draws come from
  * the engine's dirichlet stream, which the trainer positions per epoch).
@@ -48,6 +50,7 @@ import { type Generator, type Tensor } from '../engine/index.js';
 import { checkFiniteLoss } from './erm.js';
 import { activeRows, booleanOption, checkOptionKeys, checkStateKind, finiteLosses, numberOption, weightedSum } from './common.js';
 import { chi2Weights } from './chi2.js';
+import { cvarWeights } from './cvar.js';
 import { firstPass, halfSpan, topIndicators, type SpanLocation } from './afsr-locate.js';
 import { NeighbourTable } from './afsr-neighbours.js';
 import { smoothSpans } from './afsr-smooth.js';
@@ -74,15 +77,21 @@ export interface AfsrOptions {
   refreshEvery?: number;
   /** gradient into the neighbours' embeddings through z̃ (default true) */
   smoothGrad?: boolean;
+  /**
+   * α of a CVaR first term (default 1: the paper's mean). Below 1 the first term of Eq. 13 is
+   * CVaR_α of the batch's per-sequence losses on z̃ (cvar-dro's weights) in place of their mean:
+   * A-FSR combined with CVaR DRO, beyond the paper (issue 4, the ECIR popularity groups).
+   */
+  cvarAlpha?: number;
   /** generator of the Dirichlet draws (default: the engine's dirichlet stream) */
   gen?: Generator;
 }
 
 export const AFSR_DEFAULTS = {
-  spanSize: 3, neighbours: 6, groupSize: 5, lambda: 0.1, beta: 1, smoothing: true, refreshEvery: 100, smoothGrad: true,
+  spanSize: 3, neighbours: 6, groupSize: 5, lambda: 0.1, beta: 1, smoothing: true, refreshEvery: 100, smoothGrad: true, cvarAlpha: 1,
 } as const;
 
-const KNOWN = ['spanSize', 'neighbours', 'groupSize', 'lambda', 'radius', 'beta', 'smoothing', 'refreshEvery', 'smoothGrad', 'gen'] as const;
+const KNOWN = ['spanSize', 'neighbours', 'groupSize', 'lambda', 'radius', 'beta', 'smoothing', 'refreshEvery', 'smoothGrad', 'cvarAlpha', 'gen'] as const;
 
 /** What the last batch did, for logs, the audit and tests. */
 export interface AfsrBatchInfo {
@@ -92,7 +101,7 @@ export interface AfsrBatchInfo {
   top: number[];
   /** their χ² weights q */
   q: Float64Array;
-  /** (1/n) Σ ℓ(z̃) and Σ q ℓ_top(z̃) */
+  /** the first term ((1/n) Σ ℓ(z̃), or its CVaR_α) and Σ q ℓ_top(z̃) */
   recLoss: number;
   droLoss: number;
   /** per-sequence losses on z (first pass) and on z̃ */
@@ -115,6 +124,7 @@ export class AfsrObjective implements Objective {
   readonly smoothing: boolean;
   readonly refreshEvery: number;
   readonly smoothGrad: boolean;
+  readonly cvarAlpha: number;
   readonly config: Readonly<Record<string, unknown>>;
   private readonly gen: Generator | undefined;
   private table: NeighbourTable | null = null;
@@ -143,10 +153,13 @@ export class AfsrObjective implements Objective {
     const refreshDefault = stepsPerEpoch !== undefined && Number.isInteger(stepsPerEpoch) && stepsPerEpoch >= 1 ? stepsPerEpoch : AFSR_DEFAULTS.refreshEvery;
     this.refreshEvery = numberOption(n, 'refreshEvery', options.refreshEvery, refreshDefault, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
     this.smoothGrad = booleanOption(n, 'smoothGrad', options.smoothGrad, AFSR_DEFAULTS.smoothGrad);
+    this.cvarAlpha = numberOption(n, 'cvarAlpha', options.cvarAlpha, AFSR_DEFAULTS.cvarAlpha, (x) => x > 0 && x <= 1, 'in (0, 1]');
     this.gen = options.gen;
+    // cvarAlpha is recorded only when it changes the loss, so that runs recorded before the option existed keep their keys
     this.config = {
       spanSize: this.spanSize, neighbours: this.k, groupSize: this.groupSize, lambda: this.lambda, radius: this.radius,
       beta: this.beta, smoothing: this.smoothing, refreshEvery: this.refreshEvery, smoothGrad: this.smoothGrad,
+      ...(this.cvarAlpha < 1 ? { cvarAlpha: this.cvarAlpha } : {}),
     };
   }
 
@@ -181,14 +194,16 @@ export class AfsrObjective implements Objective {
       lossesT = ctx.sequenceLosses(s.zTilde);
     }
     const v = this.smoothing ? finiteLosses(n0, ctx, lossesT) : fp.values;
-    // (d) Eq. 13: mean over the batch + λ · χ²-DRO over the top-M rows by â
+    // (d) Eq. 13: mean over the batch (or its CVaR_α) + λ · χ²-DRO over the top-M rows by â
     const c = new Float64Array(ctx.batch.B);
+    const active: number[] = [];
+    for (let b = 0; b < c.length; b++) if (rows[b]) active.push(b);
+    const first = this.cvarAlpha < 1 ? cvarWeights(active.map((b) => v[b]!), this.cvarAlpha) : new Float64Array(n).fill(1 / n);
     let rec = 0;
-    for (let b = 0; b < c.length; b++) {
-      if (!rows[b]) continue;
-      c[b] = 1 / n;
-      rec += v[b]! / n;
-    }
+    active.forEach((b, j) => {
+      c[b] = first[j]!;
+      rec += first[j]! * v[b]!;
+    });
     let top: number[] = [];
     let q: Float64Array = new Float64Array(0);
     let dro = 0;

@@ -7,6 +7,7 @@
  *      rec + λ·dro; afsr-no-dro is the plain mean on z̃; the first pass inside loss() leaves the
  *      parameters' .grad null
  *   3. the neighbour refresh schedule and the state dict; option checks
+ *   4. cvarAlpha < 1 (beyond the paper): the first term is CVaR_α of the losses, by hand
  */
 import { describe, expect, it } from 'vitest';
 import { Generator, Streams, Tensor, grad } from '../../src/engine/index.js';
@@ -180,5 +181,53 @@ describe('3. refresh schedule, state, options', () => {
     expect(() => new AfsrObjective({ spanSize: 4 })).toThrow(/odd positive integer/);
     expect(() => new AfsrObjective({ span: 3 } as never)).toThrow(/unknown option\(s\) span/);
     for (const spanSize of [3, 5, 7, 9, 11]) expect(new AfsrObjective({ spanSize }).spanSize).toBe(spanSize);
+  });
+});
+
+describe('4. the CVaR first term (cvarAlpha < 1)', () => {
+  /** CVaR_α weights written out: 1/(αn) on the ⌊αn⌋ largest, the remainder on the next one. */
+  function manualCvar(v: number[], alpha: number): number[] {
+    const n = v.length, cap = 1 / (alpha * n);
+    const order = v.map((x, i) => [x, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+    const q = new Array<number>(n).fill(0);
+    let left = 1;
+    for (const [, i] of order) {
+      q[i] = Math.min(cap, left);
+      left -= q[i]!;
+    }
+    return q;
+  }
+
+  for (const alpha of [0.3, 0.5]) {
+    it(`α = ${alpha} on z (afsr-no-dns): value and gradients are CVaR_α + λ·χ²-DRO`, () => {
+      const lambda = 0.3, M = 3, r = 0.1;
+      const obj = new AfsrObjective({ groupSize: M, lambda, radius: r, cvarAlpha: alpha }, 'afsr-no-dns');
+      const base = ctx().sequenceLosses().toArray();
+      const q1 = manualCvar(base, alpha);
+      // B = 6: α = 0.3 puts a fractional weight on the boundary row (αB = 1.8), α = 0.5 none (αB = 3)
+      expect(q1.filter((x) => x > 1e-12 && x < 1 / (alpha * base.length) - 1e-12).length).toBe(Number.isInteger(alpha * base.length) ? 0 : 1);
+      const ind = manualIndicator();
+      const top = ind.map((x, b) => [x, b] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, M).map(([, b]) => b);
+      const q = closedFormChi2(top.map((b) => base[b]!), r);
+      const want = q1.reduce((p, w, b) => p + w * base[b]!, 0) + lambda * top.reduce((p, b, m) => p + q[m]! * base[b]!, 0);
+      expect(obj.loss(ctx()).item()).toBeCloseTo(want, 5);
+      expect(obj.last!.recLoss).toBeCloseTo(q1.reduce((p, w, b) => p + w * base[b]!, 0), 5);
+      expect(obj.config.cvarAlpha).toBe(alpha);
+      const coef = Float32Array.from(q1);
+      top.forEach((b, m) => { coef[b]! += lambda * q[m]!; });
+      const got = paramGrads(() => obj.loss(ctx()));
+      const wantG = paramGrads(() => ctx().sequenceLosses().mul(new Tensor(coef, [batch.B])).sum());
+      got.forEach((g, i) => expect(maxDiff(g, wantG[i]!)).toBeLessThan(1e-5));
+    });
+  }
+
+  it('α = 1 is the paper\'s mean and is not recorded in the config (old run keys stay valid); bad α is refused', () => {
+    const a = new AfsrObjective({ cvarAlpha: 1, neighbours: 2, gen: new Generator(4, Streams.dirichlet) });
+    const b = new AfsrObjective({ neighbours: 2, gen: new Generator(4, Streams.dirichlet) });
+    expect(a.config).toEqual(b.config);
+    expect('cvarAlpha' in a.config).toBe(false);
+    expect(a.loss(ctx()).item()).toBe(b.loss(ctx()).item());
+    expect(() => new AfsrObjective({ cvarAlpha: 0 })).toThrow(/cvarAlpha.*\(0, 1\]/);
+    expect(() => new AfsrObjective({ cvarAlpha: 1.5 })).toThrow(/cvarAlpha.*\(0, 1\]/);
   });
 });
