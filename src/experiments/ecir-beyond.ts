@@ -89,7 +89,7 @@ export interface BeyondTable {
 /** Scores of one entry: overall and worst-group `metric` per grouping, validation (per-user ranks) and test. */
 export function seedScores(e: ResultEntry, baseDir: string, labels: Readonly<Record<string, readonly string[]>>, metric = ECIR_SETTINGS.metric): SeedScores {
   const worstV: Record<string, number> = {}, worstT: Record<string, number> = {};
-  let validOverall = Number.NaN;
+  let validOverall = Number.NaN; // the same for every grouping
   for (const [g, l] of Object.entries(labels)) {
     const v = validationGroupMetrics(e, baseDir, l);
     validOverall = v.overall[metric] ?? Number.NaN;

@@ -50,7 +50,7 @@ import { type Generator, type Tensor } from '../engine/index.js';
 import { checkFiniteLoss } from './erm.js';
 import { activeRows, booleanOption, checkOptionKeys, checkStateKind, finiteLosses, numberOption, weightedSum } from './common.js';
 import { chi2Weights } from './chi2.js';
-import { cvarWeights } from './cvar.js';
+import { cvarRowWeights } from './cvar.js';
 import { firstPass, halfSpan, topIndicators, type SpanLocation } from './afsr-locate.js';
 import { NeighbourTable } from './afsr-neighbours.js';
 import { smoothSpans } from './afsr-smooth.js';
@@ -195,15 +195,10 @@ export class AfsrObjective implements Objective {
     }
     const v = this.smoothing ? finiteLosses(n0, ctx, lossesT) : fp.values;
     // (d) Eq. 13: mean over the batch (or its CVaR_α) + λ · χ²-DRO over the top-M rows by â
-    const c = new Float64Array(ctx.batch.B);
-    const active: number[] = [];
-    for (let b = 0; b < c.length; b++) if (rows[b]) active.push(b);
-    const first = this.cvarAlpha < 1 ? cvarWeights(active.map((b) => v[b]!), this.cvarAlpha) : new Float64Array(n).fill(1 / n);
+    // (α = 1 keeps the exact 1/n of the paper's mean, so runs recorded before cvarAlpha reproduce)
+    const c = this.cvarAlpha < 1 ? cvarRowWeights(rows, v, this.cvarAlpha) : Float64Array.from(rows, (r) => (r ? 1 / n : 0));
     let rec = 0;
-    active.forEach((b, j) => {
-      c[b] = first[j]!;
-      rec += first[j]! * v[b]!;
-    });
+    for (let b = 0; b < c.length; b++) rec += c[b]! * (rows[b] ? v[b]! : 0);
     let top: number[] = [];
     let q: Float64Array = new Float64Array(0);
     let dro = 0;

@@ -16,7 +16,7 @@
 import type { Tensor } from '../engine/index.js';
 import { checkFiniteLoss } from './erm.js';
 import { activeRows, checkOptionKeys, finiteLosses, numberOption, weightedSum } from './common.js';
-import { cvarWeights } from './cvar.js';
+import { cvarRowWeights } from './cvar.js';
 import type { Objective, ObjectiveContext } from './objective.js';
 
 export interface CvarDroOptions {
@@ -43,11 +43,7 @@ export class CvarDroObjective implements Objective {
     const { rows } = activeRows(ctx, this.name);
     const losses = ctx.sequenceLosses();
     const v = finiteLosses(this.name, ctx, losses);
-    const idx: number[] = [];
-    for (let b = 0; b < rows.length; b++) if (rows[b]) idx.push(b);
-    const q = cvarWeights(idx.map((b) => v[b]!), this.alpha);
-    const c = new Float64Array(ctx.batch.B);
-    idx.forEach((b, j) => { c[b] = q[j]!; });
+    const c = cvarRowWeights(rows, v, this.alpha);
     this.lastWeights = c;
     const loss = weightedSum(losses, c);
     checkFiniteLoss(this.name, ctx, loss, losses);

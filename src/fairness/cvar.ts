@@ -19,3 +19,16 @@ export function cvarWeights(losses: ArrayLike<number>, alpha: number): Float64Ar
   });
   return q;
 }
+
+/**
+ * cvarWeights over the rows of a batch that have a target (`rows[b]` = 1), by row: rows without
+ * one get weight 0 (they have no loss to rank). Used by cvar-dro and A-FSR's CVaR first term.
+ */
+export function cvarRowWeights(rows: ArrayLike<number>, losses: ArrayLike<number>, alpha: number): Float64Array {
+  const idx: number[] = [];
+  for (let b = 0; b < rows.length; b++) if (rows[b]) idx.push(b);
+  const q = cvarWeights(idx.map((b) => losses[b]!), alpha);
+  const c = new Float64Array(rows.length);
+  idx.forEach((b, j) => { c[b] = q[j]!; });
+  return c;
+}
