@@ -1,13 +1,18 @@
 /**
- * What a benchmark case is: one computation, written once for seqfair's `cpu` backend and once
- * with TensorFlow.js ops, side by side in bench/cases/<name>.ts.
+ * What a benchmark case is: one computation, written once against seqfair's Backend contract (run
+ * on the `cpu` backend, and on `cuda` where a GPU answers) and once with TensorFlow.js ops, side by
+ * side in bench/cases/<name>.ts.
  */
 import type { Backend } from '../src/backend/backend.js';
 import type { Tf } from './tfjs.js';
 
-export const IMPLS = ['seqfair-cpu', 'tfjs-cpu', 'tfjs-wasm'] as const;
+export const IMPLS = ['seqfair-cpu', 'seqfair-cuda', 'tfjs-cpu', 'tfjs-wasm'] as const;
 export type Impl = (typeof IMPLS)[number];
-export type Peer = Exclude<Impl, 'seqfair-cpu'>;
+/** seqfair's own implementations: the same case code on another backend */
+export type Ours = Extract<Impl, `seqfair-${string}`>;
+export type Peer = Exclude<Impl, Ours>;
+
+export const isOurs = (impl: Impl): impl is Ours => impl.startsWith('seqfair-');
 
 /** Named results of one call, compared by `--check` (indices are compared as numbers). */
 export type Outputs = Record<string, Float32Array | Int32Array>;

@@ -1,14 +1,18 @@
 /**
  * `npm run bench`: seqfair's `cpu` backend kernels against TensorFlow.js (cpu and wasm backends)
- * on the cases of bench/cases/, one table to stdout (progress on stderr).
+ * on the cases of bench/cases/, one table to stdout (progress on stderr). Where a GPU answers, the
+ * same cases also run on the `cuda` backend (impl seqfair-cuda), with their ratio to seqfair-cpu.
  *
  *   npm run bench -- [--json] [--only a,b] [--impl a,b] [--full] [--check] [--reps N] [--threads N]
  *
  * --json     one compact JSON object per case and implementation on stdout, nothing else
  * --only     comma list of case names (default all)
- * --impl     comma list of seqfair-cpu, tfjs-cpu, tfjs-wasm (default all)
+ * --impl     comma list of seqfair-cpu, seqfair-cuda, tfjs-cpu, tfjs-wasm (default: all, with
+ *            seqfair-cuda only where a GPU answers; asked for without one, its rows are skipped
+ *            with the reason)
  * --full     also run the peers a case marks too slow (tfjs-cpu on the biggest products)
- * --check    before timing, compare each peer's results with seqfair-cpu's (tolerance per case)
+ * --check    before timing, compare each peer's (and seqfair-cuda's) results with seqfair-cpu's
+ *            (tolerance per case)
  * --reps N   most timed calls per row (default 20)
  * --threads N  seqfair's worker threads (default: SEQFAIR_THREADS or all cores)
  *
@@ -18,7 +22,9 @@
 import { parseArgs } from 'node:util';
 import type { Backend } from '../src/backend/backend.js';
 import { loadCpuAddon, loadCpuBackend } from '../src/backend/cpu.js';
-import { type BenchCase, IMPLS, type Impl, type Outputs, type Peer, type Prepared, Unsupported } from './case.js';
+import { setBackend } from '../src/backend/index.js';
+import { cudaStatus, loadCudaBackend } from '../src/backend/cuda.js';
+import { type BenchCase, IMPLS, type Impl, type Ours, type Outputs, type Peer, type Prepared, Unsupported, isOurs } from './case.js';
 import { CASES } from './cases/index.js';
 import { compare } from './check.js';
 import { measurePeak } from './memory.js';
@@ -76,13 +82,13 @@ function parse(argv: string[]): Options | 'help' {
   }
   if (values.help) return 'help';
   const only = list(values.only, CASES.map((c) => c.name), 'case');
-  const impls = list(values.impl, IMPLS, 'impl') ?? [...IMPLS];
+  const impls = list(values.impl, IMPLS, 'impl') ?? IMPLS.filter((i) => i !== 'seqfair-cuda' || cudaStatus().usable);
   const reps = positiveInt(values.reps, '--reps');
   return {
     json: values.json ?? false,
     cases: only ? CASES.filter((c) => only.includes(c.name)) : [...CASES],
-    // fixed order: seqfair first (the reference of ratios and checks), the slowest peer last
-    impls: (['seqfair-cpu', 'tfjs-wasm', 'tfjs-cpu'] as const).filter((i) => impls.includes(i)),
+    // fixed order: seqfair-cpu first (the reference of ratios and checks), the slowest peer last
+    impls: (['seqfair-cpu', 'seqfair-cuda', 'tfjs-wasm', 'tfjs-cpu'] as const).filter((i) => impls.includes(i)),
     full: values.full ?? false,
     check: values.check ?? false,
     threads: positiveInt(values.threads, '--threads'),
@@ -100,23 +106,30 @@ function unsupportedNote(e: unknown): string | null {
   return null;
 }
 
-async function runRow(c: BenchCase, impl: Impl, o: Options, be: Backend | string,
+/** seqfair's backend of each of its implementations, or why it cannot run */
+type OurBackends = Record<Ours, Backend | string>;
+
+async function runRow(c: BenchCase, impl: Impl, o: Options, backends: OurBackends,
   refs: Map<string, Outputs>): Promise<Row> {
   const row: Row = { case: c.name, impl, status: 'ok' };
   const unavailable = c.unavailable?.() ?? null;
   if (unavailable) return { ...row, status: 'skipped', note: unavailable };
-  if (impl !== 'seqfair-cpu' && c.infeasible?.[impl as Peer]) {
-    return { ...row, status: 'skipped', note: c.infeasible[impl as Peer] };
+  if (!isOurs(impl) && c.infeasible?.[impl]) {
+    return { ...row, status: 'skipped', note: c.infeasible[impl] };
   }
-  if (impl !== 'seqfair-cpu' && c.slow?.[impl as Peer] && !o.full) {
-    return { ...row, status: 'skipped', note: `${c.slow[impl as Peer]}; --full runs it` };
+  if (!isOurs(impl) && c.slow?.[impl] && !o.full) {
+    return { ...row, status: 'skipped', note: `${c.slow[impl]}; --full runs it` };
   }
-  if (impl === 'seqfair-cpu' && typeof be === 'string') return { ...row, status: 'error', note: be };
+  const be = isOurs(impl) ? backends[impl] : null;
+  // no cpu addon is a failure; no GPU is this machine, not a failure
+  if (typeof be === 'string') return { ...row, status: impl === 'seqfair-cpu' ? 'error' : 'skipped', note: be };
   const tensorsBefore = tfjsTensorCount();
   let p: Prepared | null = null;
   try {
-    const tf = impl === 'seqfair-cpu' ? null : await useTfjs(impl);
-    p = tf ? c.tfjs(tf) : await c.seqfair(be as Backend);
+    const tf = isOurs(impl) ? null : await useTfjs(impl as Peer);
+    // (the engine ops a case uses run on the global backend: the row's own)
+    if (be) setBackend(be);
+    p = tf ? c.tfjs(tf) : await c.seqfair(be!);
     if (o.check) {
       const outs = p.outputs();
       if (impl === 'seqfair-cpu') refs.set(c.name, outs);
@@ -125,12 +138,12 @@ async function runRow(c: BenchCase, impl: Impl, o: Options, be: Backend | string
     row.timing = measure(() => p!.run(), o.timer);
     if (c.flops) row.gflops = c.flops / (row.timing.median_ms * 1e6);
     if (c.memory) {
-      const peak = await measurePeak(c.name, p, impl, tf, typeof be === 'string' ? 1 : be.threads);
+      const peak = await measurePeak(c.name, p, impl, tf, be?.threads ?? 1);
       if (typeof peak === 'string') row.note = peak;
       else row.peak = peak;
     }
   } catch (e) {
-    const unsupported = impl === 'seqfair-cpu' ? null : unsupportedNote(e);
+    const unsupported = isOurs(impl) ? null : unsupportedNote(e);
     row.status = unsupported ? 'unsupported' : 'error';
     row.note = unsupported ?? ((e as Error)?.message ?? String(e)).split('\n')[0]!;
   } finally {
@@ -172,18 +185,24 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  // seqfair's cpu backend: a load failure becomes an error row per case, not a crash
-  let be: Backend | string = 'not requested';
-  let seqfairLine = 'not run';
+  // seqfair's backends: a cpu load failure becomes an error row per case, no GPU a skipped row
+  const backends: OurBackends = { 'seqfair-cpu': 'not requested', 'seqfair-cuda': 'not requested' };
+  const seqfairLines: string[] = [];
   if (o.impls.includes('seqfair-cpu')) {
     try {
       if (o.threads) loadCpuAddon().setThreads(o.threads);
-      be = loadCpuBackend();
-      seqfairLine = `cpu backend (C++ addon), SIMD ${be.simd}, ${be.threads} thread${be.threads === 1 ? '' : 's'}`;
+      const be = loadCpuBackend();
+      backends['seqfair-cpu'] = be;
+      seqfairLines.push(`cpu backend (C++ addon), SIMD ${be.simd}, ${be.threads} thread${be.threads === 1 ? '' : 's'}`);
     } catch (e) {
-      be = `cpu addon did not load: ${(e as Error).message.split('\n')[0]}`;
-      seqfairLine = be;
+      backends['seqfair-cpu'] = `cpu addon did not load: ${(e as Error).message.split('\n')[0]}`;
+      seqfairLines.push(backends['seqfair-cpu']);
     }
+  }
+  if (o.impls.includes('seqfair-cuda')) {
+    const line = cudaLine();
+    backends['seqfair-cuda'] = line.backend;
+    seqfairLines.push(line.text);
   }
 
   const rows: Row[] = [];
@@ -192,7 +211,7 @@ export async function main(argv: string[]): Promise<number> {
     for (const impl of o.impls) {
       if (!o.json) process.stderr.write(`${c.name} ${impl} ... `);
       const t0 = performance.now();
-      const row = await runRow(c, impl, o, be, refs);
+      const row = await runRow(c, impl, o, backends, refs);
       rows.push(row);
       if (o.json) process.stdout.write(jsonLine(row) + '\n');
       else {
@@ -213,12 +232,29 @@ export async function main(argv: string[]): Promise<number> {
     const notes = [
       'Inputs are identical for all implementations (bench/data.ts); tfjs intermediates are freed with tf.tidy after every call.',
     ];
-    if (rows.some((r) => r.status === 'skipped')) notes.push('skipped: tfjs-cpu rows measured or estimated at > 1 min per call (`--full` runs them), and one that cannot run (embedding).');
+    if (rows.some((r) => r.status === 'skipped' && r.impl !== 'seqfair-cuda')) notes.push('skipped: tfjs-cpu rows measured or estimated at > 1 min per call (`--full` runs them), and one that cannot run (embedding).');
+    if (rows.some((r) => r.status === 'skipped' && r.impl === 'seqfair-cuda')) notes.push('skipped seqfair-cuda rows: no GPU answers on this machine (the header says why).');
     notes.push(...stepNotes(rows));
-    const m = machineInfo(seqfairLine, tf.version ? `@tensorflow/tfjs ${tf.version}: ${peers.join('; ')}` : null);
+    const m = machineInfo(seqfairLines.join('; ') || 'not run', tf.version ? `@tensorflow/tfjs ${tf.version}: ${peers.join('; ')}` : null);
     process.stdout.write(table(rows, m, o.timer, notes) + '\n');
   }
   return rows.some((r) => r.status === 'error' || (r.check && !r.check.ok)) ? 1 : 0;
+}
+
+/** The cuda backend, or why not, and the header line that says which device (or emulator) ran. */
+function cudaLine(): { backend: Backend | string; text: string } {
+  const s = cudaStatus();
+  if (!s.usable) {
+    const short = s.runtime ? (s.runtime.error ?? 'no device') : 'the CUDA addon is not built';
+    return { backend: `no usable GPU here (${short})`, text: `cuda backend not usable: ${s.reason ?? 'unknown'}` };
+  }
+  const be = loadCudaBackend();
+  const rt = s.runtime!;
+  const d = rt.devices[0];
+  const what = d ? `${d.name}, compute capability ${d.computeCapability}` : 'device 0';
+  // the test build runs the kernels on the CPU, one emulated thread at a time
+  const emulated = rt.emulated ? ' — EMULATED on the CPU (the test build): its timings say nothing about a GPU' : '';
+  return { backend: be, text: `cuda backend on ${what} (${rt.archs})${emulated}` };
 }
 
 main(process.argv.slice(2)).then(

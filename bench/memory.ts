@@ -78,6 +78,7 @@ function seqfairPeak(caseName: string, threads: number): Promise<Peak | string> 
 /** The peak of one call of case `caseName` for `impl`, or why it could not be measured. */
 export async function measurePeak(caseName: string, p: Prepared, impl: Impl, tf: Tf | null, threads: number): Promise<Peak | string> {
   if (impl === 'seqfair-cpu') return seqfairPeak(caseName, threads);
+  if (impl === 'seqfair-cuda') return 'peak memory is measured on seqfair-cpu only (the cuda backend holds its tensors on the host)';
   if (!tf) return 'tfjs not loaded';
   const before = tf.memory().numBytes;
   const info = await tf.profile(() => { p.run(); });

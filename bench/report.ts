@@ -64,12 +64,16 @@ function ms(x: number): string {
   return x.toFixed(3);
 }
 
-function ratio(r: number): string {
-  if (r >= 1) return `seqfair ${r >= 10 ? r.toFixed(0) : r.toFixed(1)}× faster`;
-  return `seqfair ${(1 / r).toFixed(1)}× SLOWER`;
+const times = (r: number): string => (r >= 10 ? r.toFixed(0) : r.toFixed(1));
+
+/** the row's median against seqfair-cpu's: a peer's speed-up, or seqfair-cuda's over the cpu backend */
+function ratio(impl: Impl, r: number): string {
+  if (impl === 'seqfair-cuda') return r >= 1 ? `cuda ${times(r)}× SLOWER than cpu` : `cuda ${times(1 / r)}× faster than cpu`;
+  if (r >= 1) return `seqfair ${times(r)}× faster`;
+  return `seqfair ${times(1 / r)}× SLOWER`;
 }
 
-/** peer median / seqfair median of the same case, when both ran */
+/** this row's median over seqfair-cpu's (a peer's, or seqfair-cuda's), when both ran */
 export function speedup(rows: readonly Row[], row: Row): number | null {
   if (row.impl === 'seqfair-cpu' || !row.timing) return null;
   const ours = rows.find((r) => r.case === row.case && r.impl === 'seqfair-cpu' && r.timing);
@@ -102,7 +106,7 @@ export function table(rows: readonly Row[], m: MachineInfo, t: TimerOptions, not
   const body = rows.map((r) => {
     const s = speedup(rows, r);
     const peak = r.peak ? `peak +${r.peak.mb.toFixed(0)} MB (${r.peak.how === 'rss' ? 'RSS' : 'tfjs tensors'})` : '';
-    const extra = [s !== null ? ratio(s) : '', peak, r.note ?? '', r.check ? `check: ${r.check.text}` : '']
+    const extra = [s !== null ? ratio(r.impl, s) : '', peak, r.note ?? '', r.check ? `check: ${r.check.text}` : '']
       .filter((x) => x).join('; ');
     return [
       r.case, r.impl,
@@ -125,7 +129,8 @@ export function table(rows: readonly Row[], m: MachineInfo, t: TimerOptions, not
     `${t.maxReps} timed calls, stopping after ${t.budgetMs / 1000} s of timed work once ${t.minReps} are done.`);
   out.push(`* slow peer cap: a call taking ≥ ${t.slowMs / 1000} s gets no separate warm-up (its first call is a sample) ` +
     `and at most ${t.slowReps} calls within ${t.slowBudgetMs / 1000} s.`);
-  out.push('"seqfair N× faster" = peer median / seqfair-cpu median on the same inputs. GFLOP/s counts only the matrix products of a call.');
+  out.push('"seqfair N× faster" = peer median / seqfair-cpu median on the same inputs; "cuda N× faster than cpu" = seqfair-cpu median / seqfair-cuda median. ' +
+    'GFLOP/s counts only the matrix products of a call.');
   for (const n of notes) out.push(n);
   return out.join('\n');
 }

@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadCpuAddon } from '../../src/backend/cpu.js';
+import { cudaStatus } from '../../src/backend/cuda.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -79,5 +80,28 @@ describe('bench CLI', () => {
         expect(String(o['note'])).toContain('addon');
       }
     }
+  });
+
+  it('4. seqfair-cuda runs the same cases where a GPU answers, and is skipped with the reason where none does', async () => {
+    const r = await bench(['--json', '--only', 'grad-norm', '--impl', 'seqfair-cuda', '--reps', '2']);
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rows.map((o) => [o['case'], o['impl']])).toEqual([['grad-norm', 'seqfair-cuda']]);
+    const o = rows[0]!;
+    expect(r.status, r.stderr).toBe(0);
+    if (cudaStatus().usable) {
+      expect(o['median_ms'] as number).toBeGreaterThan(0);
+    } else {
+      // no GPU is this machine, not a failure: the row says so and times nothing
+      expect(o['status']).toBe('skipped');
+      expect(o['median_ms']).toBeNull();
+      expect(String(o['note'])).toMatch(/^no usable GPU here \(.+\)$/);
+    }
+  });
+
+  it('5. by default seqfair-cuda rows appear only where a GPU answers', async () => {
+    const r = await bench(['--json', '--only', 'grad-norm', '--impl', 'seqfair-cpu', '--reps', '2']);
+    expect(r.stdout).not.toContain('seqfair-cuda');
+    const usage = await bench(['--help']);
+    expect(usage.stdout).toContain('seqfair-cuda');
   });
 });

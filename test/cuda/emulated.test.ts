@@ -11,6 +11,7 @@
  * rounding — those are test/gpu's job on real hardware (`npm run test:gpu`).
  * The first run compiles the emulated addon (~1–2 min on 2 cores); later runs are incremental.
  */
+import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -25,11 +26,13 @@ import { goldenFiles, runCase } from '../../src/golden/run.js';
 import { defineParitySuite } from '../gpu/suite/parity.js';
 
 let addon: CudaAddon;
+let addonFile: string;
 let backend: Backend & { device: CudaDevice };
 
 beforeAll(async () => {
   const r = await buildCudaAsync({ emu: true, jobs: 2 }) as { ok: boolean; file: string; reason: string | null; log: string };
   if (!r.ok) throw new Error(`the emulated CUDA addon did not build: ${r.reason} (log: ${r.log})`);
+  addonFile = r.file;
   addon = createRequire(import.meta.url)(r.file) as CudaAddon;
   backend = makeCudaBackend(addon);
 }, 900_000);
@@ -80,6 +83,26 @@ describe('10. golden runner on the emulated cuda backend', () => {
       setBackend(prev === backend ? 'auto' : prev);
     }
   });
+});
+
+describe('11. the benchmark on the emulated cuda backend', () => {
+  it('11.1 `npm run bench -- --impl seqfair-cpu,seqfair-cuda --check` times the cuda rows and their outputs match the cpu backend', async () => {
+    const root = join(__dirname, '..', '..');
+    const args = ['--import', 'tsx', 'bench/main.ts', '--json', '--check', '--reps', '1',
+      '--only', 'grad-norm,attention,embedding', '--impl', 'seqfair-cpu,seqfair-cuda'];
+    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+      execFile(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 240_000, env: { ...process.env, SEQFAIR_CUDA_ADDON: addonFile } },
+        (err, stdout, stderr) => done({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }));
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const cuda = rows.filter((o) => o['impl'] === 'seqfair-cuda');
+    expect(cuda.map((o) => String(o['case'])).sort()).toEqual(['attention', 'embedding', 'grad-norm']);
+    for (const o of cuda) {
+      expect(o['median_ms'] as number).toBeGreaterThan(0);
+      expect(String(o['check'])).toMatch(/^ok /);
+    }
+  }, 300_000);
 });
 
 afterAll(() => {
