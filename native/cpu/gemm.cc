@@ -44,15 +44,16 @@ namespace {
 #endif
 
 // ---- micro-kernels ---------------------------------------------------------------------------
-// C tile (MR×NR at C, row stride ldc) = (load_c ? C : 0) + Σ_{p<kc} Ap[p*MR + i] · B[p*ldb + j],
-// the sum accumulated in registers from 0 in order of p. B is a packed micro-panel (ldb = NR) or,
-// for a single strip of A, rows of B read in place (ldb = n).
-using KernelFn = void (*)(int64_t kc, const float* Ap, const float* B, int64_t ldb, float* C, int64_t ldc,
-                          bool load_c);
+// C tile (MR×NR at C, row stride ldc) = (load_c ? C : 0) + Σ_{p<kc} Ap[p*lda + i] · B[p*ldb + j],
+// the sum accumulated in registers from 0 in order of p. A is a packed strip (lda = MR) or, when
+// A is stored (k,m), its rows read in place (lda = m); B is a packed micro-panel (ldb = NR) or
+// rows of B stored (k,n) read in place (ldb = n).
+using KernelFn = void (*)(int64_t kc, const float* Ap, int64_t lda, const float* B, int64_t ldb, float* C,
+                          int64_t ldc, bool load_c);
 
 #ifdef SEQFAIR_X86
 template <int MR, int NV>
-__attribute__((target("avx512f"))) void kernel_avx512(int64_t kc, const float* __restrict Ap,
+__attribute__((target("avx512f"))) void kernel_avx512(int64_t kc, const float* __restrict Ap, int64_t lda,
                                                       const float* __restrict B, int64_t ldb, float* C,
                                                       int64_t ldc, bool load_c) {
   constexpr int NR = 16 * NV;
@@ -71,7 +72,7 @@ __attribute__((target("avx512f"))) void kernel_avx512(int64_t kc, const float* _
     for (int v = 0; v < NV; ++v) b[v] = _mm512_loadu_ps(B + p * ldb + 16 * v);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
-      const __m512 a = _mm512_set1_ps(Ap[p * MR + i]);
+      const __m512 a = _mm512_set1_ps(Ap[p * lda + i]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(a, b[v], acc[i][v]);
     }
@@ -89,7 +90,7 @@ __attribute__((target("avx512f"))) void kernel_avx512(int64_t kc, const float* _
 }
 
 template <int MR, int NV>
-__attribute__((target("avx2,fma"))) void kernel_avx2(int64_t kc, const float* __restrict Ap,
+__attribute__((target("avx2,fma"))) void kernel_avx2(int64_t kc, const float* __restrict Ap, int64_t lda,
                                                      const float* __restrict B, int64_t ldb, float* C, int64_t ldc,
                                                      bool load_c) {
   constexpr int NR = 8 * NV;
@@ -108,7 +109,7 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(int64_t kc, const float* __
     for (int v = 0; v < NV; ++v) b[v] = _mm256_loadu_ps(B + p * ldb + 8 * v);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
-      const __m256 a = _mm256_broadcast_ss(Ap + p * MR + i);
+      const __m256 a = _mm256_broadcast_ss(Ap + p * lda + i);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_fmadd_ps(a, b[v], acc[i][v]);
     }
@@ -157,15 +158,15 @@ __attribute__((target("avx2"))) void transpose8_avx2(const float* src, int64_t l
 
 // Portable fallback (baseline x86-64 has no FMA: multiply, then add, in k order).
 template <int MR, int NR>
-void kernel_scalar(int64_t kc, const float* __restrict Ap, const float* __restrict B, int64_t ldb, float* C,
-                   int64_t ldc, bool load_c) {
+void kernel_scalar(int64_t kc, const float* __restrict Ap, int64_t lda, const float* __restrict B, int64_t ldb,
+                   float* C, int64_t ldc, bool load_c) {
   float acc[MR][NR];
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j) acc[i][j] = 0.0f;
   for (int64_t p = 0; p < kc; ++p) {
     const float* b = B + p * ldb;
     for (int i = 0; i < MR; ++i) {
-      const float a = Ap[p * MR + i];
+      const float a = Ap[p * lda + i];
       for (int j = 0; j < NR; ++j) acc[i][j] += a * b[j];
     }
   }
@@ -226,14 +227,17 @@ struct Operands {
 template <int MR, int NR, KernelFn Kernel>
 struct Gemm {
   static constexpr int kSlack = 16;  // floats after a packed A block (transpose spill)
+  static constexpr int64_t kDirectLd = 256;  // longest leading dimension read in place (floats)
 
-  // Rows [i0, i0+mc) × k [p0, p0+kc) of op(A) into ceil(mc/MR) strips of kc×MR (zero rows padded).
+  // Rows [i0, i0+mc) × k [p0, p0+kc) of op(A) into ceil(mc/MR) strips of kc×MR (zero rows padded);
+  // with only_partial, just the last strip when it is short (the full ones are read in place).
   static void pack_a(const Operands& o, const Blocks& bl, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
-                     float* Ap) {
+                     float* Ap, bool only_partial) {
     for (int64_t s = 0; s * MR < mc; ++s) {
       float* dst = Ap + s * kc * MR;
       const int64_t r0 = i0 + s * MR;
       const int rows = (int)std::min<int64_t>(MR, i0 + mc - r0);
+      if (only_partial && rows == MR) continue;
       if (o.transA) {  // op(A)(i,p) = A[p*m + i]: MR contiguous values per p
         if (rows == MR) {
           for (int64_t p = 0; p < kc; ++p) {
@@ -302,15 +306,20 @@ struct Gemm {
     const int64_t kc_max = std::min(KC, o.k);
     float* Ap = a_scratch((size_t)(((std::min(RB, r1 - r0) + MR - 1) / MR) * MR * kc_max + kSlack));
     float* Bp = b_scratch((size_t)(((std::min(CB, c1 - c0) + NR - 1) / NR) * NR * kc_max));
-    // a single strip of rows and B stored (k,n): read B's rows in place, no packing
-    const bool direct_b = !o.transB && (r1 - r0) <= MR;
+    // Operands read in place instead of packed (full strips and panels only; the edges are
+    // packed, zero-padded): B stored (k,n) when a single strip of rows would use the packed panel
+    // once, and either operand stored k-major with a short leading dimension (A (k,m), B (k,n),
+    // m or n <= kDirectLd), where a strip's or panel's kc rows are dense and packing costs about
+    // as much as the product: the weight gradients dW = gᵀ·x of every layer (k = the batch's rows).
+    const bool direct_a = o.transA && o.m <= kDirectLd;
+    const bool direct_b = !o.transB && ((r1 - r0) <= MR || o.n <= kDirectLd);
     alignas(64) float tile[MR * NR];
     for (int64_t ib = r0; ib < r1; ib += RB) {
       const int64_t mb = std::min(RB, r1 - ib);
       for (int64_t pc = 0; pc < o.k; pc += KC) {
         const int64_t kc = std::min(KC, o.k - pc);
         const bool load_c = o.accumulate || pc > 0;
-        pack_a(o, bl, ib, mb, pc, kc, Ap);
+        pack_a(o, bl, ib, mb, pc, kc, Ap, direct_a);
         for (int64_t jb = c0; jb < c1; jb += CB) {
           const int64_t nb = std::min(CB, c1 - jb);
           const int64_t panels = (nb + NR - 1) / NR;
@@ -321,7 +330,9 @@ struct Gemm {
           for (int64_t s = 0; s * MR < mb; ++s) {
             const int64_t i = ib + s * MR;
             const int rows = (int)std::min<int64_t>(MR, ib + mb - i);
-            const float* as = Ap + s * kc * MR;
+            const bool in_place_a = direct_a && rows == MR;
+            const float* as = in_place_a ? o.A + pc * o.m + i : Ap + s * kc * MR;
+            const int64_t lda = in_place_a ? o.m : MR;
             for (int64_t q = 0; q < panels; ++q) {
               const int64_t j = jb + q * NR;
               const int cols = (int)std::min<int64_t>(NR, nb - q * NR);
@@ -330,12 +341,12 @@ struct Gemm {
               const int64_t ldb = direct ? o.n : NR;
               float* c = o.C + i * o.n + j;
               if (rows == MR && cols == NR) {
-                Kernel(kc, as, bq, ldb, c, o.n, load_c);
+                Kernel(kc, as, lda, bq, ldb, c, o.n, load_c);
               } else {
                 if (load_c)
                   for (int r = 0; r < rows; ++r)
                     for (int x = 0; x < cols; ++x) tile[r * NR + x] = c[r * o.n + x];
-                Kernel(kc, as, bq, ldb, tile, NR, load_c);
+                Kernel(kc, as, lda, bq, ldb, tile, NR, load_c);
                 for (int r = 0; r < rows; ++r)
                   for (int x = 0; x < cols; ++x) c[r * o.n + x] = tile[r * NR + x];
               }

@@ -161,6 +161,10 @@ describe('1. gemm', () => {
       { batch: 1, m: 300, n: 97, k: 600 },
       { batch: 2, m: 65, n: 129, k: 1031 },
       { batch: 5, m: 15, n: 31, k: 8 },
+      // weight-gradient shapes: A stored (k,m) and B stored (k,n) with m, n <= 256 are read in
+      // place (full strips and panels) across several k-panels, their edges packed
+      { batch: 1, m: 192, n: 64, k: 1300 },
+      { batch: 1, m: 29, n: 45, k: 700 },
     ];
     let seed = 5000;
     for (const s of shapes) {
