@@ -398,10 +398,20 @@ struct Gemm {
 
 using RunFn = void (*)(const Operands&, const Blocks&, bool);
 
+// most rows of a product that runs the one-row kernel (SEQFAIR_GEMM_THIN overrides, for tests)
+const int64_t kThinRows = [] {
+  const char* t = std::getenv("SEQFAIR_GEMM_THIN");
+  return t ? std::max(0L, std::atol(t)) : 2L;
+}();
+
 struct Plan {
   int mr, nr;
   Blocks blocks;
   RunFn run;
+  // products with at most thin_rows rows (0: none) run a one-row kernel instead: an MR-row
+  // kernel on a single row does MR times the work (m = 1 is every NARM query, batched)
+  int64_t thin_rows;
+  RunFn thin;
 };
 
 // Block sizes: KC = 256 keeps an A strip (MR×KC: 6 KB AVX2, 14 KB AVX-512) in L1; a B block of
@@ -412,12 +422,15 @@ struct Plan {
 //                                        14x32): runs the AVX2 / AVX-512 blocking geometry (tails,
 //                                        padding, task split, transposing packs) on any machine.
 Plan make_plan() {
-  Plan p{4, 8, {256, 256, 1024, false}, &Gemm<4, 8, &kernel_scalar<4, 8>>::run};
+  Plan p{4, 8, {256, 256, 1024, false}, &Gemm<4, 8, &kernel_scalar<4, 8>>::run, 0, nullptr};
 #ifdef SEQFAIR_X86
+  // the one-row kernels keep 4 vectors of C in flight (4 independent FMA chains per k)
   if (simd_level() == SimdLevel::Avx512) {
-    p = Plan{14, 32, {256, 512, 1024, true}, &Gemm<14, 32, &kernel_avx512<14, 2>>::run};
+    p = Plan{14, 32, {256, 512, 1024, true}, &Gemm<14, 32, &kernel_avx512<14, 2>>::run, kThinRows,
+             &Gemm<1, 64, &kernel_avx512<1, 4>>::run};
   } else if (simd_level() == SimdLevel::Avx2) {
-    p = Plan{6, 16, {256, 256, 1024, true}, &Gemm<6, 16, &kernel_avx2<6, 2>>::run};
+    p = Plan{6, 16, {256, 256, 1024, true}, &Gemm<6, 16, &kernel_avx2<6, 2>>::run, kThinRows,
+             &Gemm<1, 32, &kernel_avx2<1, 4>>::run};
   }
 #endif
   if (simd_level() == SimdLevel::Scalar) {
@@ -429,9 +442,11 @@ Plan make_plan() {
       avx2 = __builtin_cpu_supports("avx2");
 #endif
       if (std::strcmp(t, "6x16") == 0) {
-        p = Plan{6, 16, {256, 256, 1024, avx2}, &Gemm<6, 16, &kernel_scalar<6, 16>>::run};
+        p = Plan{6, 16, {256, 256, 1024, avx2}, &Gemm<6, 16, &kernel_scalar<6, 16>>::run, kThinRows,
+                 &Gemm<1, 32, &kernel_scalar<1, 32>>::run};
       } else if (std::strcmp(t, "14x32") == 0) {
-        p = Plan{14, 32, {256, 512, 1024, avx2}, &Gemm<14, 32, &kernel_scalar<14, 32>>::run};
+        p = Plan{14, 32, {256, 512, 1024, avx2}, &Gemm<14, 32, &kernel_scalar<14, 32>>::run, kThinRows,
+                 &Gemm<1, 64, &kernel_scalar<1, 64>>::run};
       }
     }
   }
@@ -458,7 +473,8 @@ void gemm_one(const Plan& P, const float* A, const float* B, float* C, int64_t m
     if (!accumulate) std::fill(C, C + m * n, 0.0f);
     return;
   }
-  P.run(Operands{A, B, C, m, n, k, transA, transB, accumulate}, P.blocks, parallel);
+  const RunFn run = m <= P.thin_rows ? P.thin : P.run;
+  run(Operands{A, B, C, m, n, k, transA, transB, accumulate}, P.blocks, parallel);
 }
 
 }  // namespace

@@ -215,7 +215,7 @@ const childScript = `
 const addon = require(process.argv[1]);
 let seed = 7;
 const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648 * 2 - 1; };
-const shapes = [[1,1,1,1],[2,7,33,17],[1,33,7,257],[1,257,65,33],[3,15,31,9],[1,29,100,600],[2,6,16,256],[1,14,32,513],[1,130,97,300]];
+const shapes = [[1,1,1,1],[2,7,33,17],[1,33,7,257],[1,257,65,33],[3,15,31,9],[1,29,100,600],[2,6,16,256],[1,14,32,513],[1,130,97,300],[4,1,50,128],[3,2,65,300],[1,1,70,600]];
 let worst = 0, info = addon.info();
 for (const [batch, m, n, k] of shapes) for (let f = 0; f < 32; f++) {
   if (batch * m * n * k > 20000 && ![0, 3, 5, 10, 15, 22, 25, 31].includes(f)) continue;
@@ -258,6 +258,34 @@ describe('1b. gemm on every SIMD level and tile geometry (child processes)', () 
     it(name, () => {
       const r = gemmInChild(env);
       expect(r.worst, `${name} (${r.simd}): worst error / bound`).toBeLessThanOrEqual(1);
+    });
+  }
+
+  // Products of 1 or 2 rows run a one-row micro-kernel (SEQFAIR_GEMM_THIN = the most rows that do;
+  // 0 turns it off). It sums each element in the same order as the MR-row kernel, so the two must
+  // agree bit for bit on every flag combination, broadcast and k-panel count.
+  const thinScript = `
+const addon = require(process.argv[1]);
+const { createHash } = require('node:crypto');
+let seed = 11;
+const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648 * 2 - 1; };
+const h = createHash('sha256');
+for (const [batch, m, n, k] of [[1,1,1,1],[1,1,31,7],[3,1,50,128],[2,2,65,300],[1,2,200,600],[5,1,33,257]]) for (let f = 0; f < 32; f++) {
+  const tA = !!(f & 1), tB = !!(f & 2), bA = !!(f & 4), bB = !!(f & 8), acc = !!(f & 16);
+  const a = Float32Array.from({ length: (bA ? batch : 1) * m * k }, rnd);
+  const b = Float32Array.from({ length: (bB ? batch : 1) * k * n }, rnd);
+  const c = Float32Array.from({ length: batch * m * n }, rnd);
+  addon.gemm(a, b, c, batch, m, n, k, tA, tB, bA, bB, acc);
+  h.update(Buffer.from(c.buffer));
+}
+console.log(h.digest('hex'));
+`;
+  const thinHash = (env: Record<string, string>): string => execFileSync(process.execPath, ['-e', thinScript, addonPath], {
+    env: { ...process.env, SEQFAIR_THREADS: '2', ...env }, encoding: 'utf8',
+  }).trim();
+  for (const [name, env] of configs.filter(([n]) => n !== 'scalar 4x8' && !n.startsWith('small blocks'))) { // 4x8 has no one-row plan
+    it(`one-row kernel = MR-row kernel bit for bit: ${name}`, () => {
+      expect(thinHash(env)).toBe(thinHash({ ...env, SEQFAIR_GEMM_THIN: '0' }));
     });
   }
 });
