@@ -15,7 +15,9 @@
 // steps (deterministic: no per-step atomics):
 //   dx = dgi · W_ih,  dW_ih = dgi^T · x,  dW_hh = dgh^T · h_prev,  db = column sums (in double).
 // dgh and h_prev are stored time-major ((t, b) rows), so a strip of dgh_t is contiguous and is the
-// strip product's operand as it stands.
+// strip product's operand as it stands. The bias gradients are column sums of dgi and dgh, each
+// strip's in double as its rows are made, then the strips' in strip order (strips are MR rows
+// whatever the thread count); dgh's r and z columns equal dgi's, so db_hh shares those sums.
 // Every output element is computed by the same operations in the same order whatever the strip
 // and task boundaries are (a GEMM's sum runs over k only), so results do not depend on the thread
 // count. The big temporaries (gi, dgi, dgh, h_prev) live in per-thread buffers reused across
@@ -48,43 +50,17 @@ int64_t strip_rows() {
   }
 }
 
-// out (cols) = Σ_r A[r, :] in row order, accumulated in double; parallel over column blocks
-void column_sums_scalar(const float* A, int64_t rows, int64_t cols, int64_t c0, int64_t cn, float* out) {
-  double acc[32];
-  std::fill(acc, acc + cn, 0.0);
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* a = A + r * cols + c0;
-    for (int64_t c = 0; c < cn; ++c) acc[c] += a[c];
-  }
-  for (int64_t c = 0; c < cn; ++c) out[c0 + c] = (float)acc[c];
+// acc (n) += row, in double: the bias gradients' column sums, per strip of rows while the row
+// is still in L1 (a separate pass over dgi and dgh would read both from memory again)
+inline void add_row_f64_scalar(const float* row, int64_t n, double* acc) {
+  for (int64_t u = 0; u < n; ++u) acc[u] += row[u];
 }
 
-// the same sums, 4 columns per double vector (each column still summed in row order)
-__attribute__((target("avx2"))) void column_sums_avx2(const float* A, int64_t rows, int64_t cols, int64_t c0,
-                                                      int64_t cn, float* out) {
-  if (cn != 32) {
-    column_sums_scalar(A, rows, cols, c0, cn, out);
-    return;
-  }
-  __m256d acc[8];
-  for (int v = 0; v < 8; ++v) acc[v] = _mm256_setzero_pd();
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* a = A + r * cols + c0;
-    for (int v = 0; v < 8; ++v) acc[v] = _mm256_add_pd(acc[v], _mm256_cvtps_pd(_mm_loadu_ps(a + 4 * v)));
-  }
-  for (int v = 0; v < 8; ++v) _mm_storeu_ps(out + c0 + 4 * v, _mm256_cvtpd_ps(acc[v]));
-}
-
-void column_sums(const float* A, int64_t rows, int64_t cols, float* out) {
-  constexpr int64_t kCols = 32;
-  const bool avx2 = simd_level() != SimdLevel::Scalar;
-  parallel_for((cols + kCols - 1) / kCols, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t blk = b0; blk < b1; ++blk) {
-      const int64_t c0 = blk * kCols, cn = std::min(kCols, cols - c0);
-      if (avx2) column_sums_avx2(A, rows, cols, c0, cn, out);
-      else column_sums_scalar(A, rows, cols, c0, cn, out);
-    }
-  });
+__attribute__((target("avx2"))) void add_row_f64_avx2(const float* row, int64_t n, double* acc) {
+  int64_t u = 0;
+  for (; u + 4 <= n; u += 4)
+    _mm256_storeu_pd(acc + u, _mm256_add_pd(_mm256_loadu_pd(acc + u), _mm256_cvtps_pd(_mm_loadu_ps(row + u))));
+  for (; u < n; ++u) acc[u] += row[u];
 }
 
 // ---- forward cell ------------------------------------------------------------------------------
@@ -250,7 +226,10 @@ void gru_backward(const float* x, const float* h0, const float* w_ih, const floa
   float* dgh = thread_workspace(1, (size_t)(BL * G));    // (t, b) rows
   float* hprev = thread_workspace(2, (size_t)(BL * H));  // (t, b) rows: h_{t-1} of row b
   const bool avx2 = simd_level() != SimdLevel::Scalar;
-  const int64_t strips = (B + S - 1) / S;
+  const auto add_row = avx2 ? add_row_f64_avx2 : add_row_f64_scalar;
+  const int64_t strips = (B + S - 1) / S, P = G + H;
+  // per strip: Σ dgi (G columns), then Σ of dgh's n part (H columns)
+  std::vector<double> partial((size_t)(strips * P), 0.0);
   parallel_for(strips, 1, [&](int64_t s0, int64_t s1) {
     const int64_t b0 = s0 * S, b1 = std::min(B, s1 * S);
     // ∂L/∂h_t of rows [b0, b1) = dhg (the W_hh product from step t+1) + dir (dh_{t+1}·z_{t+1}) + dout
@@ -258,6 +237,7 @@ void gru_backward(const float* x, const float* h0, const float* w_ih, const floa
     for (int64_t t = L - 1; t >= 0; --t) {
       for (int64_t bs = b0; bs < b1; bs += S) {
         const int64_t m = std::min(S, b1 - bs);
+        double* part = partial.data() + (bs / S) * P;
         for (int64_t i = 0; i < m; ++i) {
           const int64_t b = bs + i, bt = b * L + t, tb = t * B + b;
           const float* hp = t == 0 ? h0 + b * H : out + (bt - 1) * H;
@@ -267,6 +247,8 @@ void gru_backward(const float* x, const float* h0, const float* w_ih, const floa
           const float* c = cache + bt * 4 * H;
           if (avx2) cell_back_row_avx2(H, dhg_b, dir_b, dout + bt * H, c, hp, dgi + bt * G, dgh + tb * G);
           else cell_back_row_scalar(0, H, dhg_b, dir_b, dout + bt * H, c, hp, dgi + bt * G, dgh + tb * G);
+          add_row(dgi + bt * G, G, part);
+          add_row(dgh + tb * G + 2 * H, H, part + G);
         }
         // the W_hh part of ∂L/∂h_{t-1} for the strip
         gemm_tile(dgh + (t * B + bs) * G, w_hh, dhg.data() + (bs - b0) * H, m, H, G, false, false, false);
@@ -279,8 +261,13 @@ void gru_backward(const float* x, const float* h0, const float* w_ih, const floa
   gemm_full(dgi, w_ih, dx, BL, I, G, false, false);
   gemm_full(dgi, x, dw_ih, G, I, BL, true, false);
   gemm_full(dgh, hprev, dw_hh, G, H, BL, true, false);
-  column_sums(dgi, BL, G, db_ih);
-  column_sums(dgh, BL, G, db_hh);
+  for (int64_t c = 0; c < P; ++c) {
+    double sum = 0.0;
+    for (int64_t st = 0; st < strips; ++st) sum += partial[(size_t)(st * P + c)];
+    if (c < G) db_ih[c] = (float)sum;
+    if (c < 2 * H) db_hh[c] = (float)sum;
+    if (c >= G) db_hh[c - H] = (float)sum;
+  }
 }
 
 }  // namespace seqfair
