@@ -214,6 +214,7 @@ struct Blocks {
   int64_t cb;      // columns of a packed B block (kc × cb floats, sized for L2)
   int64_t rb;      // rows of a packed A block (rb × kc floats, L3)
   bool avx2_pack;  // use the AVX2 8×8 transposes in packing
+  bool direct;     // read operands in place where the layout allows (SEQFAIR_GEMM_DIRECT=0: always pack)
 };
 
 struct Operands {
@@ -311,8 +312,8 @@ struct Gemm {
     // once, and either operand stored k-major with a short leading dimension (A (k,m), B (k,n),
     // m or n <= kDirectLd), where a strip's or panel's kc rows are dense and packing costs about
     // as much as the product: the weight gradients dW = gᵀ·x of every layer (k = the batch's rows).
-    const bool direct_a = o.transA && o.m <= kDirectLd;
-    const bool direct_b = !o.transB && ((r1 - r0) <= MR || o.n <= kDirectLd);
+    const bool direct_a = bl.direct && o.transA && o.m <= kDirectLd;
+    const bool direct_b = bl.direct && !o.transB && ((r1 - r0) <= MR || o.n <= kDirectLd);
     alignas(64) float tile[MR * NR];
     for (int64_t ib = r0; ib < r1; ib += RB) {
       const int64_t mb = std::min(RB, r1 - ib);
@@ -418,18 +419,19 @@ struct Plan {
 // KC × CB (256 KB AVX2 for 512 KB L2 parts, 512 KB AVX-512 for ≥ 1 MB L2) in L2.
 // Tuning knobs, read once (for benchmarking a new machine and for tests, not for users):
 //   SEQFAIR_GEMM_BLOCKS="KC,CB,RB"       block sizes
+//   SEQFAIR_GEMM_DIRECT=0                pack every operand (no in-place reads; the same bits)
 //   SEQFAIR_GEMM_SCALAR_TILE="14x32"     the scalar fallback with another tile (4x8 default, 6x16,
 //                                        14x32): runs the AVX2 / AVX-512 blocking geometry (tails,
 //                                        padding, task split, transposing packs) on any machine.
 Plan make_plan() {
-  Plan p{4, 8, {256, 256, 1024, false}, &Gemm<4, 8, &kernel_scalar<4, 8>>::run, 0, nullptr};
+  Plan p{4, 8, {256, 256, 1024, false, true}, &Gemm<4, 8, &kernel_scalar<4, 8>>::run, 0, nullptr};
 #ifdef SEQFAIR_X86
   // the one-row kernels keep 4 vectors of C in flight (4 independent FMA chains per k)
   if (simd_level() == SimdLevel::Avx512) {
-    p = Plan{14, 32, {256, 512, 1024, true}, &Gemm<14, 32, &kernel_avx512<14, 2>>::run, kThinRows,
+    p = Plan{14, 32, {256, 512, 1024, true, true}, &Gemm<14, 32, &kernel_avx512<14, 2>>::run, kThinRows,
              &Gemm<1, 64, &kernel_avx512<1, 4>>::run};
   } else if (simd_level() == SimdLevel::Avx2) {
-    p = Plan{6, 16, {256, 256, 1024, true}, &Gemm<6, 16, &kernel_avx2<6, 2>>::run, kThinRows,
+    p = Plan{6, 16, {256, 256, 1024, true, true}, &Gemm<6, 16, &kernel_avx2<6, 2>>::run, kThinRows,
              &Gemm<1, 32, &kernel_avx2<1, 4>>::run};
   }
 #endif
@@ -442,14 +444,15 @@ Plan make_plan() {
       avx2 = __builtin_cpu_supports("avx2");
 #endif
       if (std::strcmp(t, "6x16") == 0) {
-        p = Plan{6, 16, {256, 256, 1024, avx2}, &Gemm<6, 16, &kernel_scalar<6, 16>>::run, kThinRows,
+        p = Plan{6, 16, {256, 256, 1024, avx2, true}, &Gemm<6, 16, &kernel_scalar<6, 16>>::run, kThinRows,
                  &Gemm<1, 32, &kernel_scalar<1, 32>>::run};
       } else if (std::strcmp(t, "14x32") == 0) {
-        p = Plan{14, 32, {256, 512, 1024, avx2}, &Gemm<14, 32, &kernel_scalar<14, 32>>::run, kThinRows,
+        p = Plan{14, 32, {256, 512, 1024, avx2, true}, &Gemm<14, 32, &kernel_scalar<14, 32>>::run, kThinRows,
                  &Gemm<1, 64, &kernel_scalar<1, 64>>::run};
       }
     }
   }
+  if (const char* d = std::getenv("SEQFAIR_GEMM_DIRECT")) p.blocks.direct = std::strcmp(d, "0") != 0;
   if (const char* b = std::getenv("SEQFAIR_GEMM_BLOCKS")) {
     long kc = 0, cb = 0, rb = 0;
     if (std::sscanf(b, "%ld,%ld,%ld", &kc, &cb, &rb) == 3 && kc > 0 && cb > 0 && rb > 0) {

@@ -261,16 +261,19 @@ describe('1b. gemm on every SIMD level and tile geometry (child processes)', () 
     });
   }
 
-  // Products of 1 or 2 rows run a one-row micro-kernel (SEQFAIR_GEMM_THIN = the most rows that do;
-  // 0 turns it off). It sums each element in the same order as the MR-row kernel, so the two must
-  // agree bit for bit on every flag combination, broadcast and k-panel count.
-  const thinScript = `
+  // Two shortcuts must give the very bits of the general path: products of 1 or 2 rows run a
+  // one-row micro-kernel (SEQFAIR_GEMM_THIN = the most rows that do; 0 turns it off), and operands
+  // laid out k-major are read in place instead of packed (SEQFAIR_GEMM_DIRECT=0 packs them all).
+  // Each sums every element in the same order, so a hash of the outputs over every flag
+  // combination, broadcast and k-panel count must not change when the shortcut is turned off.
+  const hashScript = `
 const addon = require(process.argv[1]);
+const shapes = JSON.parse(process.argv[2]);
 const { createHash } = require('node:crypto');
 let seed = 11;
 const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648 * 2 - 1; };
 const h = createHash('sha256');
-for (const [batch, m, n, k] of [[1,1,1,1],[1,1,31,7],[3,1,50,128],[2,2,65,300],[1,2,200,600],[5,1,33,257]]) for (let f = 0; f < 32; f++) {
+for (const [batch, m, n, k] of shapes) for (let f = 0; f < 32; f++) {
   const tA = !!(f & 1), tB = !!(f & 2), bA = !!(f & 4), bB = !!(f & 8), acc = !!(f & 16);
   const a = Float32Array.from({ length: (bA ? batch : 1) * m * k }, rnd);
   const b = Float32Array.from({ length: (bB ? batch : 1) * k * n }, rnd);
@@ -280,12 +283,21 @@ for (const [batch, m, n, k] of [[1,1,1,1],[1,1,31,7],[3,1,50,128],[2,2,65,300],[
 }
 console.log(h.digest('hex'));
 `;
-  const thinHash = (env: Record<string, string>): string => execFileSync(process.execPath, ['-e', thinScript, addonPath], {
-    env: { ...process.env, SEQFAIR_THREADS: '2', ...env }, encoding: 'utf8',
-  }).trim();
+  const outputHash = (shapes: number[][], env: Record<string, string>): string =>
+    execFileSync(process.execPath, ['-e', hashScript, addonPath, JSON.stringify(shapes)], {
+      env: { ...process.env, SEQFAIR_THREADS: '2', ...env }, encoding: 'utf8',
+    }).trim();
+  const thinShapes = [[1, 1, 1, 1], [1, 1, 31, 7], [3, 1, 50, 128], [2, 2, 65, 300], [1, 2, 200, 600], [5, 1, 33, 257]];
+  // A (k,m) / B (k,n) with m, n <= 256 across k-panels, single strips, and edges of both
+  const directShapes = [[1, 192, 64, 700], [1, 29, 45, 300], [2, 7, 33, 17], [1, 300, 257, 260], [3, 14, 64, 520]];
   for (const [name, env] of configs.filter(([n]) => n !== 'scalar 4x8' && !n.startsWith('small blocks'))) { // 4x8 has no one-row plan
     it(`one-row kernel = MR-row kernel bit for bit: ${name}`, () => {
-      expect(thinHash(env)).toBe(thinHash({ ...env, SEQFAIR_GEMM_THIN: '0' }));
+      expect(outputHash(thinShapes, env)).toBe(outputHash(thinShapes, { ...env, SEQFAIR_GEMM_THIN: '0' }));
+    });
+  }
+  for (const [name, env] of configs) {
+    it(`in-place operands = packed operands bit for bit: ${name}`, () => {
+      expect(outputHash(directShapes, env)).toBe(outputHash(directShapes, { ...env, SEQFAIR_GEMM_DIRECT: '0' }));
     });
   }
 });
