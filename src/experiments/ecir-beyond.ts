@@ -47,7 +47,10 @@ export interface Candidate {
  *  - afsr with a CVaR_0.8 first term (src/fairness/afsr.ts cvarAlpha): A-FSR's smoothing and its
  *    DRO over the high-â rows, on top of CVaR's focus on the worst 80 % of each batch;
  *  - afsr-no-dro with the same CVaR term: Dirichlet smoothing of the stereotypical spans as the
- *    only change to CVaR DRO (α = 0.8).
+ *    only change to CVaR DRO (α = 0.8);
+ *  - cvar-dro over target positions instead of users (unit 'position', src/fairness/cvar-dro.ts),
+ *    α = 0.5 and 0.8: added 2026-12-07, after the first eight had been reported (a second look;
+ *    the validation rule below still makes the choice, over all ten).
  */
 export const BEYOND_CANDIDATES: readonly Candidate[] = [
   { name: 'cvar-dro[α=0.2]', method: 'cvar-dro', params: {}, dir: 'agnostic' },
@@ -58,6 +61,8 @@ export const BEYOND_CANDIDATES: readonly Candidate[] = [
   { name: 'cvar-dro[α=0.95]', method: 'cvar-dro', params: { alpha: 0.95 }, dir: 'beyond-cvar-0.95' },
   { name: 'afsr+cvar[α=0.8]', method: 'afsr', params: { cvarAlpha: 0.8 }, dir: 'beyond-afsr-cvar-0.8' },
   { name: 'afsr-no-dro+cvar[α=0.8]', method: 'afsr-no-dro', params: { cvarAlpha: 0.8 }, dir: 'beyond-dns-cvar-0.8' },
+  { name: 'cvar-dro[α=0.5,positions]', method: 'cvar-dro', params: { alpha: 0.5, unit: 'position' }, dir: 'beyond-cvar-pos-0.5' },
+  { name: 'cvar-dro[α=0.8,positions]', method: 'cvar-dro', params: { alpha: 0.8, unit: 'position' }, dir: 'beyond-cvar-pos-0.8' },
 ];
 
 /** One run's overall and worst-group NDCG@20 (per popularity grouping), on validation and on test. */

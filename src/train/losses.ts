@@ -67,6 +67,11 @@ export interface SequenceForward {
   hidden: Tensor;
   /** (B) per-sequence losses computed from `hidden` */
   losses: Tensor;
+  /**
+   * (B·P) each target position's share of its sequence's loss, (weight ·) ℓ_r / n_b, aligned with
+   * batch.targets (0 where there is no target); `losses` is its sum over each row's positions
+   */
+  positions: Tensor;
 }
 
 /** Default numbers of negatives per loss kind. */
@@ -156,7 +161,7 @@ export function sequenceForward(model: SequentialRecommender, batch: SequenceBat
 
   if (kind === 'ce') {
     const perRow = projectionCrossEntropy(rows, table, targets, { weights: new Tensor(w, [B * P]), ignoreIndex: 0 });
-    return { hidden, losses: P === 1 ? perRow : perRow.reshape([B, P]).sum(1) };
+    return { hidden, losses: P === 1 ? perRow : perRow.reshape([B, P]).sum(1), positions: perRow };
   }
 
   // sampled kinds: gather the active rows (target ≠ 0), score target + K negatives per row
@@ -165,7 +170,7 @@ export function sequenceForward(model: SequentialRecommender, batch: SequenceBat
   const active: number[] = [];
   for (let r = 0; r < B * P; r++) if (batch.targets[r] !== 0) active.push(r);
   const Na = active.length;
-  if (Na === 0) return { hidden, losses: zeros([B]) };
+  if (Na === 0) return { hidden, losses: zeros([B]), positions: zeros([B * P]) };
   const cand = drawCandidates(batch, model.numItems, P, active, K, opts.gen ?? generator(Streams.negatives));
   const C = K + 1;
   const wAct = Float32Array.from(active, (r) => w[r]!);
@@ -191,7 +196,12 @@ export function sequenceForward(model: SequentialRecommender, batch: SequenceBat
   // back to sequences: (B, Na) selection matrix · (Na, 1); the 1/n_b weights make it a mean
   const sel = new Float32Array(B * Na);
   active.forEach((r, a) => { sel[Math.floor(r / P) * Na + a] = 1; });
-  return { hidden, losses: matmul(new Tensor(sel, [B, Na]), perActive.reshape([Na, 1])).reshape([B]) };
+  const losses = matmul(new Tensor(sel, [B, Na]), perActive.reshape([Na, 1])).reshape([B]);
+  // back to positions: a gather from [0; perActive] (position r reads active entry a + 1, or 0)
+  const slot = new Int32Array(B * P);
+  active.forEach((r, a) => { slot[r] = a + 1; });
+  const padded = concat([zeros([1, 1]), perActive.reshape([Na, 1])], 0);
+  return { hidden, losses, positions: embedding(padded, new Tensor(slot, [B * P])).reshape([B * P]) };
 }
 
 function fmt(s: readonly number[]): string {

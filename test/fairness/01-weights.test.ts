@@ -8,7 +8,8 @@
  *   4. Group DRO over three steps (closed form w_t ∝ exp(η Σ_s ℓ̄_s)), an absent group, state
  *   5. Streaming DRO over three steps, resume from the state dict
  *   6. both DRO objectives reproduce the golden group_dro_step / streaming_dro_step files
- *   7. CVaR DRO: fractional αB, α = 1, ties at the cut-off, rows without a target
+ *   7. CVaR DRO: fractional αB, α = 1, ties at the cut-off, rows without a target; unit 'position'
+ *      (the worst α of the target positions, hand-computed from the model's scores)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,8 +22,9 @@ import { GroupDroObjective } from '../../src/fairness/group-dro.js';
 import { StreamingDroObjective } from '../../src/fairness/streaming-dro.js';
 import { CvarDroObjective } from '../../src/fairness/cvar-dro.js';
 import { inputMask } from '../../src/train/losses.js';
-import { Tensor } from '../../src/engine/index.js';
-import { PrefixMean, batchOf, coefficients, lossContext, maxDiff, modelContext } from './helpers.js';
+import { makeContext } from '../../src/train/context.js';
+import { Generator, Streams, Tensor } from '../../src/engine/index.js';
+import { PrefixMean, SEQS, batchOf, coefficients, lossContext, maxDiff, modelContext } from './helpers.js';
 
 const close = (a: number[] | Float64Array, b: number[], tol = 1e-6): void => {
   expect(a.length).toBe(b.length);
@@ -273,5 +275,87 @@ describe('7. CVaR DRO', () => {
   it('alpha must be in (0, 1]', () => {
     expect(() => new CvarDroObjective({ alpha: 0 })).toThrow(/alpha must be in \(0, 1\]/);
     expect(() => new CvarDroObjective({ alpha: 1.5 })).toThrow(/alpha/);
+  });
+
+  // unit 'position': the worst α of the batch's target positions, each position's loss
+  // ℓ_r = lse(scores_r) − scores_r[target_r] written out here from the model's scores
+  const positionLosses = (model: PrefixMean, batch: ReturnType<typeof batchOf>): { ell: number[]; has: boolean[] } => {
+    const ctx = modelContext(model, batch);
+    const { hidden } = ctx.forward();
+    const s = model.scores(hidden).f32();
+    const V = model.vocabSize, R = batch.targets.length;
+    const ell: number[] = [], has: boolean[] = [];
+    for (let r = 0; r < R; r++) {
+      const row = s.subarray(r * V, (r + 1) * V);
+      const mx = Math.max(...row);
+      const lse = mx + Math.log(row.reduce((a, x) => a + Math.exp(x - mx), 0));
+      ell.push(lse - row[batch.targets[r]!]!);
+      has.push(batch.targets[r] !== 0);
+    }
+    return { ell, has };
+  };
+  const worstAverage = (v: number[], alpha: number): number => {
+    const sorted = [...v].sort((a, b) => b - a);
+    let budget = alpha * v.length, sum = 0;
+    for (const x of sorted) { const w = Math.min(1, budget); sum += w * x; budget -= w; if (budget <= 0) break; }
+    return sum / (alpha * v.length);
+  };
+
+  it("unit 'position': the worst α·N of the batch's N target positions (fractional boundary), not of its sequences", () => {
+    const model = new PrefixMean({ numItems: 9 });
+    const batch = batchOf('next');
+    const { ell, has } = positionLosses(model, batch);
+    const active = ell.filter((_, r) => has[r]);
+    for (const alpha of [0.3, 0.5, 1]) {
+      const obj = new CvarDroObjective({ alpha, unit: 'position' });
+      const loss = obj.loss(modelContext(model, batch));
+      expect(loss.item()).toBeCloseTo(worstAverage(active, alpha), 5);
+      // the weights sit on positions: none where there is no target, and they sum to 1
+      expect(obj.lastWeights.length).toBe(batch.targets.length);
+      obj.lastWeights.forEach((q, r) => { if (!has[r]) expect(q).toBe(0); });
+      expect(obj.lastWeights.reduce((a, q) => a + q, 0)).toBeCloseTo(1, 9);
+    }
+    // and it is not the sequences' CVaR (which ranks per-sequence means)
+    const seqLoss = new CvarDroObjective({ alpha: 0.3 }).loss(modelContext(model, batch)).item();
+    expect(Math.abs(seqLoss - worstAverage(active, 0.3))).toBeGreaterThan(1e-3);
+  });
+
+  it("unit 'position' on a 'last' batch (one target per row) is the sequences' CVaR, gradients included", () => {
+    const model = new PrefixMean({ numItems: 9, targetKind: 'last' });
+    const batch = batchOf('last');
+    const grads = (unit: 'sequence' | 'position'): { loss: number; g: number[] } => {
+      model.zeroGrad();
+      const loss = new CvarDroObjective({ alpha: 0.5, unit }).loss(modelContext(model, batch));
+      loss.backward();
+      return { loss: loss.item(), g: model.parameters().flatMap((p) => p.grad!.toArray()) };
+    };
+    const a = grads('sequence'), b = grads('position');
+    expect(b.loss).toBeCloseTo(a.loss, 6);
+    expect(maxDiff(a.g, b.g)).toBeLessThan(1e-6);
+  });
+
+  it("positions: each row's shares sum to its sequence loss, 0 where no target, for every loss kind", () => {
+    const model = new PrefixMean({ numItems: 9 });
+    const batch = batchOf('next', 6, SEQS.slice(1)); // (the first sequence uses every item: no negatives left)
+    for (const loss of ['ce', 'sampled-softmax', 'bce'] as const) {
+      const ctx = makeContext(model, batch, 0, null, { loss, numNegatives: 2, gen: new Generator(4, Streams.negatives) });
+      const { losses, positions } = ctx.forward();
+      const P = positions.size / batch.B;
+      const pos = positions.f32(), seq = losses.f32();
+      for (let b = 0; b < batch.B; b++) {
+        let sum = 0;
+        for (let j = 0; j < P; j++) {
+          sum += pos[b * P + j]!;
+          if (batch.targets[b * P + j] === 0) expect(pos[b * P + j]).toBe(0);
+        }
+        expect(sum).toBeCloseTo(seq[b]!, 5);
+      }
+    }
+  });
+
+  it("unit must be 'sequence' or 'position'; the papers' unit keeps its config (and run keys)", () => {
+    expect(() => new CvarDroObjective({ unit: 'token' as 'position' })).toThrow(/unit must be one of sequence, position/);
+    expect(new CvarDroObjective({ alpha: 0.5 }).config).toEqual({ alpha: 0.5 });
+    expect(new CvarDroObjective({ alpha: 0.5, unit: 'position' }).config).toEqual({ alpha: 0.5, unit: 'position' });
   });
 });
