@@ -24,7 +24,7 @@ namespace seqfair {
 namespace {
 
 // the core kernels' overlap messages say "output c must not overlap input a"
-TypedArrays arrays_of(const Napi::CallbackInfo& info, const char* fn) {
+TypedArrays core_call(const Napi::CallbackInfo& info, const char* fn) {
   return TypedArrays(info, fn, TypedArrays::Wording::kOutputInput);
 }
 
@@ -46,7 +46,7 @@ void run_kernel(Napi::Env env, const char* fn, F&& f) {
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   const char* fn = "gemm";
   Napi::Env env = info.Env();
-  const args::Gemm g = args::parse_gemm(arrays_of(info, fn));
+  const args::Gemm g = args::parse_gemm(core_call(info, fn));
   // the CPU kernel takes the batch strides, which must be sane products too (even when batch is 0)
   const int64_t sa = checked_mul(env, fn, {g.m, g.k}), sb = checked_mul(env, fn, {g.k, g.n});
   run_kernel(env, fn, [&] {
@@ -57,32 +57,32 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Uniform(const Napi::CallbackInfo& info) {
-  const args::RandomFill r = args::parse_random_fill(arrays_of(info, "uniform"));
+  const args::RandomFill r = args::parse_random_fill(core_call(info, "uniform"));
   run_kernel(info.Env(), "uniform", [&] { fill_uniform(r.out, r.n, r.key); });
   return info.Env().Undefined();
 }
 
 Napi::Value Normal(const Napi::CallbackInfo& info) {
-  const args::RandomFill r = args::parse_random_fill(arrays_of(info, "normal"));
+  const args::RandomFill r = args::parse_random_fill(core_call(info, "normal"));
   run_kernel(info.Env(), "normal", [&] { fill_normal(r.out, r.n, r.key); });
   return info.Env().Undefined();
 }
 
 Napi::Value DropoutForward(const Napi::CallbackInfo& info) {
-  const args::Dropout d = args::parse_dropout(arrays_of(info, "dropoutForward"), "x", "y");
+  const args::Dropout d = args::parse_dropout(core_call(info, "dropoutForward"), "x", "y");
   run_kernel(info.Env(), "dropoutForward", [&] { dropout_forward(d.in, d.out, d.n, d.p, d.key); });
   return info.Env().Undefined();
 }
 
 Napi::Value DropoutBackward(const Napi::CallbackInfo& info) {
-  const args::Dropout d = args::parse_dropout(arrays_of(info, "dropoutBackward"), "dy", "dx");
+  const args::Dropout d = args::parse_dropout(core_call(info, "dropoutBackward"), "dy", "dx");
   run_kernel(info.Env(), "dropoutBackward", [&] { dropout_backward(d.in, d.out, d.n, d.p, d.key); });
   return info.Env().Undefined();
 }
 
 Napi::Value Gather(const Napi::CallbackInfo& info) {
   const char* fn = "gather";
-  const args::Gather g = args::parse_gather(arrays_of(info, fn));
+  const args::Gather g = args::parse_gather(core_call(info, fn));
   check_ids(info.Env(), g.ids, g.n, 0, g.V, fn, "ids");
   run_kernel(info.Env(), fn, [&] { embedding_gather(g.table, g.ids, g.out, g.n, g.V, g.D); });
   return info.Env().Undefined();
@@ -90,7 +90,7 @@ Napi::Value Gather(const Napi::CallbackInfo& info) {
 
 Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
   const char* fn = "scatterAdd";
-  const args::ScatterAdd s = args::parse_scatter_add(arrays_of(info, fn));
+  const args::ScatterAdd s = args::parse_scatter_add(core_call(info, fn));
   check_ids(info.Env(), s.ids, s.n, 0, s.V, fn, "ids");
   run_kernel(info.Env(), fn, [&] { embedding_scatter_add(s.dOut, s.ids, s.dTable, s.n, s.V, s.D); });
   return info.Env().Undefined();
@@ -98,21 +98,21 @@ Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
 
 Napi::Value GradNorm(const Napi::CallbackInfo& info) {
   const char* fn = "gradNorm";
-  const args::GradNorm a = args::parse_grad_norm(arrays_of(info, fn));
+  const args::GradNorm a = args::parse_grad_norm(core_call(info, fn));
   check_ids(info.Env(), a.mask, a.B * a.L, 0, 2, fn, "mask");
   run_kernel(info.Env(), fn, [&] { embedding_grad_norm(a.g, a.mask, a.norms, a.rowmax, a.argmax, a.B, a.L, a.D); });
   return info.Env().Undefined();
 }
 
 Napi::Value LayerNormForward(const Napi::CallbackInfo& info) {
-  const args::LayerNormForward a = args::parse_layer_norm_forward(arrays_of(info, "layerNormForward"));
+  const args::LayerNormForward a = args::parse_layer_norm_forward(core_call(info, "layerNormForward"));
   run_kernel(info.Env(), "layerNormForward",
              [&] { layer_norm_forward(a.x, a.gamma, a.beta, a.y, a.mean, a.rstd, a.rows, a.D, a.eps); });
   return info.Env().Undefined();
 }
 
 Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
-  const args::LayerNormBackward a = args::parse_layer_norm_backward(arrays_of(info, "layerNormBackward"));
+  const args::LayerNormBackward a = args::parse_layer_norm_backward(core_call(info, "layerNormBackward"));
   run_kernel(info.Env(), "layerNormBackward", [&] {
     layer_norm_backward(a.x, a.gamma, a.mean, a.rstd, a.dy, a.dx, a.dGamma, a.dBeta, a.rows, a.D);
   });
@@ -120,37 +120,37 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Binary(const Napi::CallbackInfo& info) {
-  const args::Binary b = args::parse_binary(arrays_of(info, "binary"));
+  const args::Binary b = args::parse_binary(core_call(info, "binary"));
   run_kernel(info.Env(), "binary", [&] { binary_broadcast(b.op, b.a, b.b, b.y, b.loop); });
   return info.Env().Undefined();
 }
 
 Napi::Value GeluForward(const Napi::CallbackInfo& info) {
-  const args::GeluForward g = args::parse_gelu_forward(arrays_of(info, "geluForward"));
+  const args::GeluForward g = args::parse_gelu_forward(core_call(info, "geluForward"));
   run_kernel(info.Env(), "geluForward", [&] { gelu_forward(g.x, g.y, g.n); });
   return info.Env().Undefined();
 }
 
 Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
-  const args::GeluBackward g = args::parse_gelu_backward(arrays_of(info, "geluBackward"));
+  const args::GeluBackward g = args::parse_gelu_backward(core_call(info, "geluBackward"));
   run_kernel(info.Env(), "geluBackward", [&] { gelu_backward(g.x, g.dy, g.dx, g.n); });
   return info.Env().Undefined();
 }
 
 Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
-  const args::SoftmaxForward s = args::parse_softmax_forward(arrays_of(info, "softmaxForward"));
+  const args::SoftmaxForward s = args::parse_softmax_forward(core_call(info, "softmaxForward"));
   run_kernel(info.Env(), "softmaxForward", [&] { softmax_forward(s.x, s.y, s.rows, s.C); });
   return info.Env().Undefined();
 }
 
 Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
-  const args::SoftmaxBackward s = args::parse_softmax_backward(arrays_of(info, "softmaxBackward"));
+  const args::SoftmaxBackward s = args::parse_softmax_backward(core_call(info, "softmaxBackward"));
   run_kernel(info.Env(), "softmaxBackward", [&] { softmax_backward(s.y, s.dy, s.dx, s.rows, s.C); });
   return info.Env().Undefined();
 }
 
 Napi::Value AdamStep(const Napi::CallbackInfo& info) {
-  const args::AdamStep a = args::parse_adam_step(arrays_of(info, "adamStep"));
+  const args::AdamStep a = args::parse_adam_step(core_call(info, "adamStep"));
   run_kernel(info.Env(), "adamStep", [&] {
     adam_step(a.param, a.grad, a.m, a.v, a.n, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, a.decoupled, a.step);
   });

@@ -1,13 +1,12 @@
-// What the kernel descriptions (kernel_args_core.h, kernel_args_fused.h) need from an addon: an
-// "Arrays" policy saying how an array argument is read and how an output is told apart from the
-// other arrays. Both addons take the same arguments in the same order with the same checks; only
-// this differs:
+// What the kernel descriptions (kernel_args_core.h, kernel_args_fused.h) need from an addon: a
+// "Call" policy, a CallArgs (below: the scalar arguments, the same in both addons) that also says
+// how an array argument is read and how an output is told apart from the other arrays. Both
+// addons take the same arguments in the same order with the same checks; only this differs:
 //
 //   CPU  (typed_arrays.h):  Float32Array / Int32Array; outputs must not share bytes with others.
 //   CUDA (cuda/bind.cc):    device buffer handles; outputs must not be the same buffer as others.
 //
-// An Arrays policy is made per call from (info, fn) and has
-//   const Napi::CallbackInfo& info; const char* fn;
+// A Call policy is made per call from (info, fn) and adds to CallArgs
 //   float*   f32(i, name, length)          the f32 array at argument i, of exactly `length`
 //   int32_t* i32(i, name, length)          elements (kAnyLength: any length)
 //   float*   f32_or_null(i, name, length)  as f32, but null/undefined gives nullptr
@@ -39,34 +38,50 @@ struct NamedArg {
 
 inline bool is_absent(const Napi::Value& v) { return v.IsNull() || v.IsUndefined(); }
 
-inline int64_t dim_arg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name) {
-  return int_arg(info, i, fn, name, 0, kMaxDim);
-}
+// One call being parsed: its arguments and the function name every message starts with. The
+// scalar arguments read the same in both addons; each addon's Call policy derives from this.
+class CallArgs {
+ public:
+  CallArgs(const Napi::CallbackInfo& info, const char* fn) : info(info), fn(fn) {}
 
-inline double prob_arg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
-  const double p = number_arg(info, i, fn, "p");
-  if (!(p >= 0.0 && p < 1.0)) {
-    throw_range(info.Env(), std::string(fn) + ": p must be in [0, 1), got " + std::to_string(p));
+  const Napi::CallbackInfo& info;
+  const char* fn;
+
+  void expect_count(size_t n) const { expect_args(info, n, fn); }
+  int64_t dim(size_t i, const char* name) const { return int_arg(info, i, fn, name, 0, kMaxDim); }
+  int64_t integer(size_t i, const char* name, int64_t lo, int64_t hi) const {
+    return int_arg(info, i, fn, name, lo, hi);
   }
-  return p;
-}
+  double number(size_t i, const char* name) const { return number_arg(info, i, fn, name); }
+  bool boolean(size_t i, const char* name) const { return bool_arg(info, i, fn, name); }
+  RngKey key(size_t i) const { return key_arg(info, i, fn); }
+  bool absent(size_t i) const { return is_absent(info[i]); }
+  // a product of dims, checked against overflow (the length an array must have)
+  int64_t product(std::initializer_list<int64_t> dims) const { return checked_mul(info.Env(), fn, dims); }
 
-inline int32_t ignore_arg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
-  return (int32_t)int_arg(info, i, fn, "ignoreIndex", INT32_MIN, INT32_MAX);
-}
+  double probability(size_t i) const {
+    const double p = number(i, "p");
+    if (!(p >= 0.0 && p < 1.0)) range_error("p must be in [0, 1), got " + std::to_string(p));
+    return p;
+  }
+  int32_t ignore_index(size_t i) const { return (int32_t)integer(i, "ignoreIndex", INT32_MIN, INT32_MAX); }
+
+  // "fn: what"
+  [[noreturn]] void range_error(const std::string& what) const { throw_range(info.Env(), std::string(fn) + ": " + what); }
+};
 
 // The kernels read their inputs while writing their outputs, so each output must be apart from
 // every input and every other output. Checked output by output, each against the other arrays in
 // argument order, so a message always names the earlier output first ("dq must not overlap dk").
-template <class Arrays>
-void outputs_must_not_overlap(const Arrays& arrays, std::initializer_list<NamedArg> outputs,
+template <class Call>
+void outputs_must_not_overlap(const Call& call, std::initializer_list<NamedArg> outputs,
                               std::initializer_list<NamedArg> inputs) {
   std::vector<NamedArg> all(inputs);
   all.insert(all.end(), outputs.begin(), outputs.end());
   std::sort(all.begin(), all.end(), [](const NamedArg& a, const NamedArg& b) { return a.index < b.index; });
   for (const NamedArg& out : outputs) {
     for (const NamedArg& other : all) {
-      if (other.index != out.index) arrays.must_not_overlap(out, other);
+      if (other.index != out.index) call.must_not_overlap(out, other);
     }
   }
 }

@@ -1,6 +1,6 @@
 // The argument lists of the core kernels (gemm, random fills, dropout, embeddings, row-wise ops,
 // Adam), written once for both addons: order, names, dims, the length each array must have and
-// which outputs must stay apart from which arrays. Each parse_* reads one call through an Arrays
+// which outputs must stay apart from which arrays. Each parse_* reads one call through a Call
 // policy (kernel_args.h) and returns raw pointers (host or device) and dims; the entry points in
 // bind_core.cc and cuda/bind.cc add their own id checks and run their kernel.
 #pragma once
@@ -25,27 +25,24 @@ struct Gemm {
   int64_t batch, m, n, k;
   bool transA, transB, batchedA, batchedB, accumulate;
 };
-template <class Arrays>
-Gemm parse_gemm(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  Napi::Env env = info.Env();
-  expect_args(info, 12, fn);
+template <class Call>
+Gemm parse_gemm(const Call& call) {
+  call.expect_count(12);
   Gemm g;
-  g.batch = dim_arg(info, 3, fn, "batch");
-  g.m = dim_arg(info, 4, fn, "m");
-  g.n = dim_arg(info, 5, fn, "n");
-  g.k = dim_arg(info, 6, fn, "k");
-  g.transA = bool_arg(info, 7, fn, "transA");
-  g.transB = bool_arg(info, 8, fn, "transB");
-  g.batchedA = bool_arg(info, 9, fn, "batchedA");
-  g.batchedB = bool_arg(info, 10, fn, "batchedB");
-  g.accumulate = bool_arg(info, 11, fn, "accumulate");
+  g.batch = call.dim(3, "batch");
+  g.m = call.dim(4, "m");
+  g.n = call.dim(5, "n");
+  g.k = call.dim(6, "k");
+  g.transA = call.boolean(7, "transA");
+  g.transB = call.boolean(8, "transB");
+  g.batchedA = call.boolean(9, "batchedA");
+  g.batchedB = call.boolean(10, "batchedB");
+  g.accumulate = call.boolean(11, "accumulate");
   // a and b not batched: one matrix shared by every batch
-  g.a = arrays.f32(0, "a", checked_mul(env, fn, {g.batchedA ? g.batch : 1, g.m, g.k}));
-  g.b = arrays.f32(1, "b", checked_mul(env, fn, {g.batchedB ? g.batch : 1, g.k, g.n}));
-  g.c = arrays.f32(2, "c", checked_mul(env, fn, {g.batch, g.m, g.n}));
-  outputs_must_not_overlap(arrays, {{2, "c"}}, {{0, "a"}, {1, "b"}});
+  g.a = call.f32(0, "a", call.product({g.batchedA ? g.batch : 1, g.m, g.k}));
+  g.b = call.f32(1, "b", call.product({g.batchedB ? g.batch : 1, g.k, g.n}));
+  g.c = call.f32(2, "c", call.product({g.batch, g.m, g.n}));
+  outputs_must_not_overlap(call, {{2, "c"}}, {{0, "a"}, {1, "b"}});
   return g;
 }
 
@@ -55,13 +52,13 @@ struct RandomFill {
   int64_t n;
   RngKey key;
 };
-template <class Arrays>
-RandomFill parse_random_fill(const Arrays& arrays) {
-  expect_args(arrays.info, 2, arrays.fn);
+template <class Call>
+RandomFill parse_random_fill(const Call& call) {
+  call.expect_count(2);
   RandomFill r;
-  r.out = arrays.f32(0, "out", kAnyLength);
-  r.key = key_arg(arrays.info, 1, arrays.fn);
-  r.n = arrays.length(0);
+  r.out = call.f32(0, "out", kAnyLength);
+  r.key = call.key(1);
+  r.n = call.length(0);
   return r;
 }
 
@@ -74,15 +71,15 @@ struct Dropout {
   double p;
   RngKey key;
 };
-template <class Arrays>
-Dropout parse_dropout(const Arrays& arrays, const char* in_name, const char* out_name) {
-  expect_args(arrays.info, 4, arrays.fn);
+template <class Call>
+Dropout parse_dropout(const Call& call, const char* in_name, const char* out_name) {
+  call.expect_count(4);
   Dropout d;
-  d.in = arrays.f32(0, in_name, kAnyLength);
-  d.n = arrays.length(0);
-  d.out = arrays.f32(1, out_name, d.n);
-  d.p = prob_arg(arrays.info, 2, arrays.fn);
-  d.key = key_arg(arrays.info, 3, arrays.fn);
+  d.in = call.f32(0, in_name, kAnyLength);
+  d.n = call.length(0);
+  d.out = call.f32(1, out_name, d.n);
+  d.p = call.probability(2);
+  d.key = call.key(3);
   return d;
 }
 
@@ -93,19 +90,17 @@ struct Gather {
   float* out;
   int64_t n, V, D;
 };
-template <class Arrays>
-Gather parse_gather(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  expect_args(info, 5, fn);
+template <class Call>
+Gather parse_gather(const Call& call) {
+  call.expect_count(5);
   Gather g;
-  g.V = dim_arg(info, 3, fn, "V");
-  g.D = dim_arg(info, 4, fn, "D");
-  g.table = arrays.f32(0, "table", checked_mul(info.Env(), fn, {g.V, g.D}));
-  g.ids = arrays.i32(1, "ids", kAnyLength);
-  g.n = arrays.length(1);
-  g.out = arrays.f32(2, "out", checked_mul(info.Env(), fn, {g.n, g.D}));
-  outputs_must_not_overlap(arrays, {{2, "out"}}, {{0, "table"}});
+  g.V = call.dim(3, "V");
+  g.D = call.dim(4, "D");
+  g.table = call.f32(0, "table", call.product({g.V, g.D}));
+  g.ids = call.i32(1, "ids", kAnyLength);
+  g.n = call.length(1);
+  g.out = call.f32(2, "out", call.product({g.n, g.D}));
+  outputs_must_not_overlap(call, {{2, "out"}}, {{0, "table"}});
   return g;
 }
 
@@ -116,19 +111,17 @@ struct ScatterAdd {
   float* dTable;
   int64_t n, V, D;
 };
-template <class Arrays>
-ScatterAdd parse_scatter_add(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  expect_args(info, 5, fn);
+template <class Call>
+ScatterAdd parse_scatter_add(const Call& call) {
+  call.expect_count(5);
   ScatterAdd s;
-  s.V = dim_arg(info, 3, fn, "V");
-  s.D = dim_arg(info, 4, fn, "D");
-  s.ids = arrays.i32(1, "ids", kAnyLength);
-  s.n = arrays.length(1);
-  s.dOut = arrays.f32(0, "dOut", checked_mul(info.Env(), fn, {s.n, s.D}));
-  s.dTable = arrays.f32(2, "dTable", checked_mul(info.Env(), fn, {s.V, s.D}));
-  outputs_must_not_overlap(arrays, {{2, "dTable"}}, {{0, "dOut"}});
+  s.V = call.dim(3, "V");
+  s.D = call.dim(4, "D");
+  s.ids = call.i32(1, "ids", kAnyLength);
+  s.n = call.length(1);
+  s.dOut = call.f32(0, "dOut", call.product({s.n, s.D}));
+  s.dTable = call.f32(2, "dTable", call.product({s.V, s.D}));
+  outputs_must_not_overlap(call, {{2, "dTable"}}, {{0, "dOut"}});
   return s;
 }
 
@@ -141,24 +134,21 @@ struct GradNorm {
   int32_t* argmax;
   int64_t B, L, D;
 };
-template <class Arrays>
-GradNorm parse_grad_norm(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  Napi::Env env = info.Env();
-  expect_args(info, 8, fn);
+template <class Call>
+GradNorm parse_grad_norm(const Call& call) {
+  call.expect_count(8);
   GradNorm a;
-  a.B = dim_arg(info, 5, fn, "B");
-  a.L = dim_arg(info, 6, fn, "L");
-  a.D = dim_arg(info, 7, fn, "D");
-  const int64_t BL = checked_mul(env, fn, {a.B, a.L});
-  a.g = arrays.f32(0, "g", checked_mul(env, fn, {a.B, a.L, a.D}));
-  a.mask = arrays.i32(1, "mask", BL);
-  a.norms = arrays.f32(2, "norms", BL);
-  a.rowmax = arrays.f32(3, "rowmax", a.B);
-  a.argmax = arrays.i32(4, "argmax", a.B);
+  a.B = call.dim(5, "B");
+  a.L = call.dim(6, "L");
+  a.D = call.dim(7, "D");
+  const int64_t BL = call.product({a.B, a.L});
+  a.g = call.f32(0, "g", call.product({a.B, a.L, a.D}));
+  a.mask = call.i32(1, "mask", BL);
+  a.norms = call.f32(2, "norms", BL);
+  a.rowmax = call.f32(3, "rowmax", a.B);
+  a.argmax = call.i32(4, "argmax", a.B);
   // what both addons refuse; the CUDA addon also keeps rowmax and argmax apart (cuda/bind.cc)
-  outputs_must_not_overlap(arrays, {{2, "norms"}}, {{0, "g"}, {1, "mask"}});
+  outputs_must_not_overlap(call, {{2, "norms"}}, {{0, "g"}, {1, "mask"}});
   return a;
 }
 
@@ -173,29 +163,26 @@ struct LayerNormForward {
   int64_t rows, D;
   float eps;
 };
-template <class Arrays>
-LayerNormForward parse_layer_norm_forward(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  Napi::Env env = info.Env();
-  expect_args(info, 9, fn);
+template <class Call>
+LayerNormForward parse_layer_norm_forward(const Call& call) {
+  call.expect_count(9);
   LayerNormForward a;
-  a.rows = dim_arg(info, 6, fn, "rows");
-  a.D = dim_arg(info, 7, fn, "D");
-  const double eps = number_arg(info, 8, fn, "eps");
-  if (eps < 0) throw_range(env, std::string(fn) + ": eps must be >= 0");
-  if (a.D == 0 && a.rows > 0) throw_range(env, std::string(fn) + ": D must be >= 1 when rows > 0");
+  a.rows = call.dim(6, "rows");
+  a.D = call.dim(7, "D");
+  const double eps = call.number(8, "eps");
+  if (eps < 0) call.range_error("eps must be >= 0");
+  if (a.D == 0 && a.rows > 0) call.range_error("D must be >= 1 when rows > 0");
   a.eps = (float)eps;
-  const int64_t len = checked_mul(env, fn, {a.rows, a.D});
-  a.x = arrays.f32(0, "x", len);
-  a.gamma = arrays.f32(1, "gamma", a.D);
-  a.beta = arrays.f32(2, "beta", a.D);
-  a.y = arrays.f32(3, "y", len);
-  a.mean = arrays.f32(4, "mean", a.rows);
-  a.rstd = arrays.f32(5, "rstd", a.rows);
+  const int64_t len = call.product({a.rows, a.D});
+  a.x = call.f32(0, "x", len);
+  a.gamma = call.f32(1, "gamma", a.D);
+  a.beta = call.f32(2, "beta", a.D);
+  a.y = call.f32(3, "y", len);
+  a.mean = call.f32(4, "mean", a.rows);
+  a.rstd = call.f32(5, "rstd", a.rows);
   // what both addons refuse: on the CPU y may be x and mean/rstd are not checked; the CUDA addon
   // keeps every output apart from every array (cuda/bind.cc)
-  outputs_must_not_overlap(arrays, {{3, "y"}}, {{1, "gamma"}, {2, "beta"}});
+  outputs_must_not_overlap(call, {{3, "y"}}, {{1, "gamma"}, {2, "beta"}});
   return a;
 }
 
@@ -211,24 +198,22 @@ struct LayerNormBackward {
   float* dBeta;
   int64_t rows, D;
 };
-template <class Arrays>
-LayerNormBackward parse_layer_norm_backward(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  expect_args(info, 10, fn);
+template <class Call>
+LayerNormBackward parse_layer_norm_backward(const Call& call) {
+  call.expect_count(10);
   LayerNormBackward a;
-  a.rows = dim_arg(info, 8, fn, "rows");
-  a.D = dim_arg(info, 9, fn, "D");
-  const int64_t len = checked_mul(info.Env(), fn, {a.rows, a.D});
-  a.x = arrays.f32(0, "x", len);
-  a.gamma = arrays.f32(1, "gamma", a.D);
-  a.mean = arrays.f32(2, "mean", a.rows);
-  a.rstd = arrays.f32(3, "rstd", a.rows);
-  a.dy = arrays.f32(4, "dy", len);
-  a.dx = arrays.f32(5, "dx", len);
-  a.dGamma = arrays.f32(6, "dGamma", a.D);
-  a.dBeta = arrays.f32(7, "dBeta", a.D);
-  outputs_must_not_overlap(arrays, {{5, "dx"}, {6, "dGamma"}, {7, "dBeta"}},
+  a.rows = call.dim(8, "rows");
+  a.D = call.dim(9, "D");
+  const int64_t len = call.product({a.rows, a.D});
+  a.x = call.f32(0, "x", len);
+  a.gamma = call.f32(1, "gamma", a.D);
+  a.mean = call.f32(2, "mean", a.rows);
+  a.rstd = call.f32(3, "rstd", a.rows);
+  a.dy = call.f32(4, "dy", len);
+  a.dx = call.f32(5, "dx", len);
+  a.dGamma = call.f32(6, "dGamma", a.D);
+  a.dBeta = call.f32(7, "dBeta", a.D);
+  outputs_must_not_overlap(call, {{5, "dx"}, {6, "dGamma"}, {7, "dBeta"}},
                            {{0, "x"}, {1, "gamma"}, {2, "mean"}, {3, "rstd"}, {4, "dy"}});
   return a;
 }
@@ -241,18 +226,16 @@ struct Binary {
   float* y;
   BroadcastLoop loop;
 };
-template <class Arrays>
-Binary parse_binary(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  expect_args(info, 7, fn);
+template <class Call>
+Binary parse_binary(const Call& call) {
+  call.expect_count(7);
   Binary r;
-  r.op = (int32_t)int_arg(info, 0, fn, "op", kBinaryAdd, kBinaryDiv);
-  r.a = arrays.f32(1, "a", kAnyLength);
-  r.b = arrays.f32(2, "b", kAnyLength);
-  r.y = arrays.f32(3, "y", kAnyLength);
-  r.loop = broadcast_loop_arg(info, 4, fn, arrays.length(1), arrays.length(2), arrays.length(3));
-  outputs_must_not_overlap(arrays, {{3, "y"}}, {{1, "a"}, {2, "b"}});
+  r.op = (int32_t)call.integer(0, "op", kBinaryAdd, kBinaryDiv);
+  r.a = call.f32(1, "a", kAnyLength);
+  r.b = call.f32(2, "b", kAnyLength);
+  r.y = call.f32(3, "y", kAnyLength);
+  r.loop = broadcast_loop_arg(call.info, 4, call.fn, call.length(1), call.length(2), call.length(3));
+  outputs_must_not_overlap(call, {{3, "y"}}, {{1, "a"}, {2, "b"}});
   return r;
 }
 
@@ -262,13 +245,13 @@ struct GeluForward {
   float* y;
   int64_t n;
 };
-template <class Arrays>
-GeluForward parse_gelu_forward(const Arrays& arrays) {
-  expect_args(arrays.info, 2, arrays.fn);
+template <class Call>
+GeluForward parse_gelu_forward(const Call& call) {
+  call.expect_count(2);
   GeluForward g;
-  g.x = arrays.f32(0, "x", kAnyLength);
-  g.n = arrays.length(0);
-  g.y = arrays.f32(1, "y", g.n);
+  g.x = call.f32(0, "x", kAnyLength);
+  g.n = call.length(0);
+  g.y = call.f32(1, "y", g.n);
   return g;
 }
 
@@ -279,14 +262,14 @@ struct GeluBackward {
   float* dx;
   int64_t n;
 };
-template <class Arrays>
-GeluBackward parse_gelu_backward(const Arrays& arrays) {
-  expect_args(arrays.info, 3, arrays.fn);
+template <class Call>
+GeluBackward parse_gelu_backward(const Call& call) {
+  call.expect_count(3);
   GeluBackward g;
-  g.x = arrays.f32(0, "x", kAnyLength);
-  g.n = arrays.length(0);
-  g.dy = arrays.f32(1, "dy", g.n);
-  g.dx = arrays.f32(2, "dx", g.n);
+  g.x = call.f32(0, "x", kAnyLength);
+  g.n = call.length(0);
+  g.dy = call.f32(1, "dy", g.n);
+  g.dx = call.f32(2, "dx", g.n);
   return g;
 }
 
@@ -296,17 +279,15 @@ struct SoftmaxForward {
   float* y;
   int64_t rows, C;
 };
-template <class Arrays>
-SoftmaxForward parse_softmax_forward(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  expect_args(info, 4, fn);
+template <class Call>
+SoftmaxForward parse_softmax_forward(const Call& call) {
+  call.expect_count(4);
   SoftmaxForward s;
-  s.rows = dim_arg(info, 2, fn, "rows");
-  s.C = dim_arg(info, 3, fn, "C");
-  const int64_t len = checked_mul(info.Env(), fn, {s.rows, s.C});
-  s.x = arrays.f32(0, "x", len);
-  s.y = arrays.f32(1, "y", len);
+  s.rows = call.dim(2, "rows");
+  s.C = call.dim(3, "C");
+  const int64_t len = call.product({s.rows, s.C});
+  s.x = call.f32(0, "x", len);
+  s.y = call.f32(1, "y", len);
   return s;
 }
 
@@ -317,18 +298,16 @@ struct SoftmaxBackward {
   float* dx;
   int64_t rows, C;
 };
-template <class Arrays>
-SoftmaxBackward parse_softmax_backward(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  expect_args(info, 5, fn);
+template <class Call>
+SoftmaxBackward parse_softmax_backward(const Call& call) {
+  call.expect_count(5);
   SoftmaxBackward s;
-  s.rows = dim_arg(info, 3, fn, "rows");
-  s.C = dim_arg(info, 4, fn, "C");
-  const int64_t len = checked_mul(info.Env(), fn, {s.rows, s.C});
-  s.y = arrays.f32(0, "y", len);
-  s.dy = arrays.f32(1, "dy", len);
-  s.dx = arrays.f32(2, "dx", len);
+  s.rows = call.dim(3, "rows");
+  s.C = call.dim(4, "C");
+  const int64_t len = call.product({s.rows, s.C});
+  s.y = call.f32(0, "y", len);
+  s.dy = call.f32(1, "dy", len);
+  s.dx = call.f32(2, "dx", len);
   return s;
 }
 
@@ -343,29 +322,26 @@ struct AdamStep {
   bool decoupled;
   int64_t step;
 };
-template <class Arrays>
-AdamStep parse_adam_step(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  Napi::Env env = info.Env();
-  expect_args(info, 11, fn);
+template <class Call>
+AdamStep parse_adam_step(const Call& call) {
+  call.expect_count(11);
   AdamStep a;
-  a.param = arrays.f32(0, "param", kAnyLength);
-  a.n = arrays.length(0);
-  a.grad = arrays.f32(1, "grad", a.n);
-  a.m = arrays.f32(2, "m", a.n);
-  a.v = arrays.f32(3, "v", a.n);
-  a.lr = number_arg(info, 4, fn, "lr");
-  a.beta1 = number_arg(info, 5, fn, "beta1");
-  a.beta2 = number_arg(info, 6, fn, "beta2");
-  a.eps = number_arg(info, 7, fn, "eps");
-  a.weightDecay = number_arg(info, 8, fn, "weightDecay");
-  a.decoupled = bool_arg(info, 9, fn, "decoupled");
-  a.step = int_arg(info, 10, fn, "step", 1, (int64_t(1) << 53) - 1);
-  if (!(a.beta1 >= 0 && a.beta1 < 1)) throw_range(env, std::string(fn) + ": beta1 must be in [0, 1)");
-  if (!(a.beta2 >= 0 && a.beta2 < 1)) throw_range(env, std::string(fn) + ": beta2 must be in [0, 1)");
+  a.param = call.f32(0, "param", kAnyLength);
+  a.n = call.length(0);
+  a.grad = call.f32(1, "grad", a.n);
+  a.m = call.f32(2, "m", a.n);
+  a.v = call.f32(3, "v", a.n);
+  a.lr = call.number(4, "lr");
+  a.beta1 = call.number(5, "beta1");
+  a.beta2 = call.number(6, "beta2");
+  a.eps = call.number(7, "eps");
+  a.weightDecay = call.number(8, "weightDecay");
+  a.decoupled = call.boolean(9, "decoupled");
+  a.step = call.integer(10, "step", 1, (int64_t(1) << 53) - 1);
+  if (!(a.beta1 >= 0 && a.beta1 < 1)) call.range_error("beta1 must be in [0, 1)");
+  if (!(a.beta2 >= 0 && a.beta2 < 1)) call.range_error("beta2 must be in [0, 1)");
   // param, m and v are updated in place element by element: three distinct buffers, none of them grad
-  outputs_must_not_overlap(arrays, {{0, "param"}, {2, "m"}, {3, "v"}}, {{1, "grad"}});
+  outputs_must_not_overlap(call, {{0, "param"}, {2, "m"}, {3, "v"}}, {{1, "grad"}});
   return a;
 }
 

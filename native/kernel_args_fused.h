@@ -28,21 +28,19 @@ struct CrossEntropyForward {
   int64_t N, C;
   int32_t ignore;
 };
-template <class Arrays>
-CrossEntropyForward parse_cross_entropy_forward(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  expect_args(info, 8, fn);
+template <class Call>
+CrossEntropyForward parse_cross_entropy_forward(const Call& call) {
+  call.expect_count(8);
   CrossEntropyForward a;
-  a.N = dim_arg(info, 5, fn, "N");
-  a.C = dim_arg(info, 6, fn, "C");
-  a.ignore = ignore_arg(info, 7, fn);
-  a.logits = arrays.f32(0, "logits", checked_mul(info.Env(), fn, {a.N, a.C}));
-  a.targets = arrays.i32(1, "targets", a.N);
-  a.weights = arrays.f32_or_null(2, "weights", a.N);
-  a.loss = arrays.f32(3, "loss", a.N);
-  a.lse = arrays.f32(4, "lse", a.N);
-  outputs_must_not_overlap(arrays, {{3, "loss"}, {4, "lse"}}, {{0, "logits"}, {1, "targets"}, {2, "weights"}});
+  a.N = call.dim(5, "N");
+  a.C = call.dim(6, "C");
+  a.ignore = call.ignore_index(7);
+  a.logits = call.f32(0, "logits", call.product({a.N, a.C}));
+  a.targets = call.i32(1, "targets", a.N);
+  a.weights = call.f32_or_null(2, "weights", a.N);
+  a.loss = call.f32(3, "loss", a.N);
+  a.lse = call.f32(4, "lse", a.N);
+  outputs_must_not_overlap(call, {{3, "loss"}, {4, "lse"}}, {{0, "logits"}, {1, "targets"}, {2, "weights"}});
   return a;
 }
 
@@ -57,23 +55,21 @@ struct CrossEntropyBackward {
   int64_t N, C;
   int32_t ignore;
 };
-template <class Arrays>
-CrossEntropyBackward parse_cross_entropy_backward(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  expect_args(info, 9, fn);
+template <class Call>
+CrossEntropyBackward parse_cross_entropy_backward(const Call& call) {
+  call.expect_count(9);
   CrossEntropyBackward a;
-  a.N = dim_arg(info, 6, fn, "N");
-  a.C = dim_arg(info, 7, fn, "C");
-  a.ignore = ignore_arg(info, 8, fn);
-  const int64_t NC = checked_mul(info.Env(), fn, {a.N, a.C});
-  a.logits = arrays.f32(0, "logits", NC);
-  a.targets = arrays.i32(1, "targets", a.N);
-  a.weights = arrays.f32_or_null(2, "weights", a.N);
-  a.lse = arrays.f32(3, "lse", a.N);
-  a.dLoss = arrays.f32(4, "dLoss", a.N);
-  a.dLogits = arrays.f32(5, "dLogits", NC);
-  outputs_must_not_overlap(arrays, {{5, "dLogits"}},
+  a.N = call.dim(6, "N");
+  a.C = call.dim(7, "C");
+  a.ignore = call.ignore_index(8);
+  const int64_t NC = call.product({a.N, a.C});
+  a.logits = call.f32(0, "logits", NC);
+  a.targets = call.i32(1, "targets", a.N);
+  a.weights = call.f32_or_null(2, "weights", a.N);
+  a.lse = call.f32(3, "lse", a.N);
+  a.dLoss = call.f32(4, "dLoss", a.N);
+  a.dLogits = call.f32(5, "dLogits", NC);
+  outputs_must_not_overlap(call, {{5, "dLogits"}},
                            {{0, "logits"}, {1, "targets"}, {2, "weights"}, {3, "lse"}, {4, "dLoss"}});
   return a;
 }
@@ -90,24 +86,21 @@ struct ProjCeForward {
   int64_t N, D, V;
   int32_t ignore;
 };
-template <class Arrays>
-ProjCeForward parse_proj_ce_forward(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  Napi::Env env = info.Env();
-  expect_args(info, 10, fn);
+template <class Call>
+ProjCeForward parse_proj_ce_forward(const Call& call) {
+  call.expect_count(10);
   ProjCeForward a;
-  a.N = dim_arg(info, 6, fn, "N");
-  a.D = dim_arg(info, 7, fn, "D");
-  a.V = dim_arg(info, 8, fn, "V");
-  a.ignore = ignore_arg(info, 9, fn);
-  a.hidden = arrays.f32(0, "hidden", checked_mul(env, fn, {a.N, a.D}));
-  a.table = arrays.f32(1, "table", checked_mul(env, fn, {a.V, a.D}));
-  a.targets = arrays.i32(2, "targets", a.N);
-  a.weights = arrays.f32_or_null(3, "weights", a.N);
-  a.loss = arrays.f32(4, "loss", a.N);
-  a.lse = arrays.f32(5, "lse", a.N);
-  outputs_must_not_overlap(arrays, {{4, "loss"}, {5, "lse"}},
+  a.N = call.dim(6, "N");
+  a.D = call.dim(7, "D");
+  a.V = call.dim(8, "V");
+  a.ignore = call.ignore_index(9);
+  a.hidden = call.f32(0, "hidden", call.product({a.N, a.D}));
+  a.table = call.f32(1, "table", call.product({a.V, a.D}));
+  a.targets = call.i32(2, "targets", a.N);
+  a.weights = call.f32_or_null(3, "weights", a.N);
+  a.loss = call.f32(4, "loss", a.N);
+  a.lse = call.f32(5, "lse", a.N);
+  outputs_must_not_overlap(call, {{4, "loss"}, {5, "lse"}},
                            {{0, "hidden"}, {1, "table"}, {2, "targets"}, {3, "weights"}});
   return a;
 }
@@ -126,55 +119,51 @@ struct ProjCeBackward {
   int64_t N, D, V;
   int32_t ignore;
 };
-template <class Arrays>
-ProjCeBackward parse_proj_ce_backward(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  Napi::Env env = info.Env();
-  expect_args(info, 12, fn);
+template <class Call>
+ProjCeBackward parse_proj_ce_backward(const Call& call) {
+  call.expect_count(12);
   ProjCeBackward a;
-  a.N = dim_arg(info, 8, fn, "N");
-  a.D = dim_arg(info, 9, fn, "D");
-  a.V = dim_arg(info, 10, fn, "V");
-  a.ignore = ignore_arg(info, 11, fn);
-  const int64_t ND = checked_mul(env, fn, {a.N, a.D}), VD = checked_mul(env, fn, {a.V, a.D});
-  a.hidden = arrays.f32(0, "hidden", ND);
-  a.table = arrays.f32(1, "table", VD);
-  a.targets = arrays.i32(2, "targets", a.N);
-  a.weights = arrays.f32_or_null(3, "weights", a.N);
-  a.lse = arrays.f32(4, "lse", a.N);
-  a.dLoss = arrays.f32(5, "dLoss", a.N);
-  a.dHidden = arrays.f32_or_null(6, "dHidden", ND);
-  a.dTable = arrays.f32_or_null(7, "dTable", VD);
-  outputs_must_not_overlap(arrays, {{6, "dHidden"}, {7, "dTable"}},
+  a.N = call.dim(8, "N");
+  a.D = call.dim(9, "D");
+  a.V = call.dim(10, "V");
+  a.ignore = call.ignore_index(11);
+  const int64_t ND = call.product({a.N, a.D}), VD = call.product({a.V, a.D});
+  a.hidden = call.f32(0, "hidden", ND);
+  a.table = call.f32(1, "table", VD);
+  a.targets = call.i32(2, "targets", a.N);
+  a.weights = call.f32_or_null(3, "weights", a.N);
+  a.lse = call.f32(4, "lse", a.N);
+  a.dLoss = call.f32(5, "dLoss", a.N);
+  a.dHidden = call.f32_or_null(6, "dHidden", ND);
+  a.dTable = call.f32_or_null(7, "dTable", VD);
+  outputs_must_not_overlap(call, {{6, "dHidden"}, {7, "dTable"}},
                            {{0, "hidden"}, {1, "table"}, {2, "targets"}, {3, "weights"}, {4, "lse"}, {5, "dLoss"}});
   return a;
 }
 
 // ---- attention -------------------------------------------------------------------------------
 
-// B, H, L, dh, causal, scale, dropout, key, interleaved from info[first..first+8]; the key may be
+// B, H, L, dh, causal, scale, dropout, key, interleaved at arguments first..first+8; the key may be
 // null when dropout is 0
-inline AttnDims attention_dims_arg(const Napi::CallbackInfo& info, size_t first, const char* fn) {
-  Napi::Env env = info.Env();
+inline AttnDims attention_dims_arg(const CallArgs& call, size_t first) {
   AttnDims d;
-  d.B = dim_arg(info, first, fn, "B");
-  d.H = dim_arg(info, first + 1, fn, "H");
-  d.L = dim_arg(info, first + 2, fn, "L");
-  d.dh = dim_arg(info, first + 3, fn, "dh");
-  d.causal = bool_arg(info, first + 4, fn, "causal");
-  d.scale = (float)number_arg(info, first + 5, fn, "scale");
-  d.dropout = number_arg(info, first + 6, fn, "dropout");
+  d.B = call.dim(first, "B");
+  d.H = call.dim(first + 1, "H");
+  d.L = call.dim(first + 2, "L");
+  d.dh = call.dim(first + 3, "dh");
+  d.causal = call.boolean(first + 4, "causal");
+  d.scale = (float)call.number(first + 5, "scale");
+  d.dropout = call.number(first + 6, "dropout");
   if (!(d.dropout >= 0.0 && d.dropout < 1.0)) {
-    throw_range(env, std::string(fn) + ": dropout probability must be in [0, 1), got " + std::to_string(d.dropout));
+    call.range_error("dropout probability must be in [0, 1), got " + std::to_string(d.dropout));
   }
   if (d.dropout > 0.0) {
-    if (is_absent(info[first + 7])) {
-      throw_range(env, std::string(fn) + ": dropout " + std::to_string(d.dropout) + " > 0 needs an rng key, got null");
+    if (call.absent(first + 7)) {
+      call.range_error("dropout " + std::to_string(d.dropout) + " > 0 needs an rng key, got null");
     }
-    d.key = key_arg(info, first + 7, fn);
+    d.key = call.key(first + 7);
   }
-  d.interleaved = bool_arg(info, first + 8, fn, "interleaved");
+  d.interleaved = call.boolean(first + 8, "interleaved");
   return d;
 }
 
@@ -188,22 +177,19 @@ struct AttentionForward {
   float* lse;
   AttnDims d;
 };
-template <class Arrays>
-AttentionForward parse_attention_forward(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  Napi::Env env = info.Env();
-  expect_args(info, 15, fn);
+template <class Call>
+AttentionForward parse_attention_forward(const Call& call) {
+  call.expect_count(15);
   AttentionForward a;
-  a.d = attention_dims_arg(info, 6, fn);
-  const int64_t n = checked_mul(env, fn, {a.d.B, a.d.H, a.d.L, a.d.dh});
-  a.q = arrays.f32(0, "q", n);
-  a.k = arrays.f32(1, "k", n);
-  a.v = arrays.f32(2, "v", n);
-  a.keyMask = arrays.i32(3, "keyMask", checked_mul(env, fn, {a.d.B, a.d.L}));
-  a.out = arrays.f32(4, "out", n);
-  a.lse = arrays.f32(5, "lse", checked_mul(env, fn, {a.d.B, a.d.H, a.d.L}));
-  outputs_must_not_overlap(arrays, {{4, "out"}, {5, "lse"}}, {{0, "q"}, {1, "k"}, {2, "v"}, {3, "keyMask"}});
+  a.d = attention_dims_arg(call, 6);
+  const int64_t n = call.product({a.d.B, a.d.H, a.d.L, a.d.dh});
+  a.q = call.f32(0, "q", n);
+  a.k = call.f32(1, "k", n);
+  a.v = call.f32(2, "v", n);
+  a.keyMask = call.i32(3, "keyMask", call.product({a.d.B, a.d.L}));
+  a.out = call.f32(4, "out", n);
+  a.lse = call.f32(5, "lse", call.product({a.d.B, a.d.H, a.d.L}));
+  outputs_must_not_overlap(call, {{4, "out"}, {5, "lse"}}, {{0, "q"}, {1, "k"}, {2, "v"}, {3, "keyMask"}});
   return a;
 }
 
@@ -222,26 +208,23 @@ struct AttentionBackward {
   float* dv;
   AttnDims d;
 };
-template <class Arrays>
-AttentionBackward parse_attention_backward(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  Napi::Env env = info.Env();
-  expect_args(info, 19, fn);
+template <class Call>
+AttentionBackward parse_attention_backward(const Call& call) {
+  call.expect_count(19);
   AttentionBackward a;
-  a.d = attention_dims_arg(info, 10, fn);
-  const int64_t n = checked_mul(env, fn, {a.d.B, a.d.H, a.d.L, a.d.dh});
-  a.q = arrays.f32(0, "q", n);
-  a.k = arrays.f32(1, "k", n);
-  a.v = arrays.f32(2, "v", n);
-  a.keyMask = arrays.i32(3, "keyMask", checked_mul(env, fn, {a.d.B, a.d.L}));
-  a.out = arrays.f32(4, "out", n);
-  a.lse = arrays.f32(5, "lse", checked_mul(env, fn, {a.d.B, a.d.H, a.d.L}));
-  a.dOut = arrays.f32(6, "dOut", n);
-  a.dq = arrays.f32(7, "dq", n);
-  a.dk = arrays.f32(8, "dk", n);
-  a.dv = arrays.f32(9, "dv", n);
-  outputs_must_not_overlap(arrays, {{7, "dq"}, {8, "dk"}, {9, "dv"}},
+  a.d = attention_dims_arg(call, 10);
+  const int64_t n = call.product({a.d.B, a.d.H, a.d.L, a.d.dh});
+  a.q = call.f32(0, "q", n);
+  a.k = call.f32(1, "k", n);
+  a.v = call.f32(2, "v", n);
+  a.keyMask = call.i32(3, "keyMask", call.product({a.d.B, a.d.L}));
+  a.out = call.f32(4, "out", n);
+  a.lse = call.f32(5, "lse", call.product({a.d.B, a.d.H, a.d.L}));
+  a.dOut = call.f32(6, "dOut", n);
+  a.dq = call.f32(7, "dq", n);
+  a.dk = call.f32(8, "dk", n);
+  a.dv = call.f32(9, "dv", n);
+  outputs_must_not_overlap(call, {{7, "dq"}, {8, "dk"}, {9, "dv"}},
                            {{0, "q"}, {1, "k"}, {2, "v"}, {3, "keyMask"}, {4, "out"}, {5, "lse"}, {6, "dOut"}});
   return a;
 }
@@ -261,27 +244,24 @@ struct GruForward {
   float* cache;
   int64_t B, L, I, H;
 };
-template <class Arrays>
-GruForward parse_gru_forward(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  Napi::Env env = info.Env();
-  expect_args(info, 12, fn);
+template <class Call>
+GruForward parse_gru_forward(const Call& call) {
+  call.expect_count(12);
   GruForward a;
-  a.B = dim_arg(info, 8, fn, "B");
-  a.L = dim_arg(info, 9, fn, "L");
-  a.I = dim_arg(info, 10, fn, "I");
-  a.H = dim_arg(info, 11, fn, "H");
-  const int64_t G = checked_mul(env, fn, {3, a.H});
-  a.x = arrays.f32(0, "x", checked_mul(env, fn, {a.B, a.L, a.I}));
-  a.h0 = arrays.f32(1, "h0", checked_mul(env, fn, {a.B, a.H}));
-  a.wIh = arrays.f32(2, "wIh", checked_mul(env, fn, {G, a.I}));
-  a.wHh = arrays.f32(3, "wHh", checked_mul(env, fn, {G, a.H}));
-  a.bIh = arrays.f32(4, "bIh", G);
-  a.bHh = arrays.f32(5, "bHh", G);
-  a.out = arrays.f32(6, "out", checked_mul(env, fn, {a.B, a.L, a.H}));
-  a.cache = arrays.f32(7, "cache", checked_mul(env, fn, {a.B, a.L, 4, a.H}));
-  outputs_must_not_overlap(arrays, {{6, "out"}, {7, "cache"}},
+  a.B = call.dim(8, "B");
+  a.L = call.dim(9, "L");
+  a.I = call.dim(10, "I");
+  a.H = call.dim(11, "H");
+  const int64_t G = call.product({3, a.H});
+  a.x = call.f32(0, "x", call.product({a.B, a.L, a.I}));
+  a.h0 = call.f32(1, "h0", call.product({a.B, a.H}));
+  a.wIh = call.f32(2, "wIh", call.product({G, a.I}));
+  a.wHh = call.f32(3, "wHh", call.product({G, a.H}));
+  a.bIh = call.f32(4, "bIh", G);
+  a.bHh = call.f32(5, "bHh", G);
+  a.out = call.f32(6, "out", call.product({a.B, a.L, a.H}));
+  a.cache = call.f32(7, "cache", call.product({a.B, a.L, 4, a.H}));
+  outputs_must_not_overlap(call, {{6, "out"}, {7, "cache"}},
                            {{0, "x"}, {1, "h0"}, {2, "wIh"}, {3, "wHh"}, {4, "bIh"}, {5, "bHh"}});
   return a;
 }
@@ -303,36 +283,33 @@ struct GruBackward {
   float* dBHh;
   int64_t B, L, I, H;
 };
-template <class Arrays>
-GruBackward parse_gru_backward(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  Napi::Env env = info.Env();
-  expect_args(info, 17, fn);
+template <class Call>
+GruBackward parse_gru_backward(const Call& call) {
+  call.expect_count(17);
   GruBackward a;
-  a.B = dim_arg(info, 13, fn, "B");
-  a.L = dim_arg(info, 14, fn, "L");
-  a.I = dim_arg(info, 15, fn, "I");
-  a.H = dim_arg(info, 16, fn, "H");
-  const int64_t G = checked_mul(env, fn, {3, a.H});
-  const int64_t nx = checked_mul(env, fn, {a.B, a.L, a.I}), nh = checked_mul(env, fn, {a.B, a.H});
-  const int64_t nwi = checked_mul(env, fn, {G, a.I}), nwh = checked_mul(env, fn, {G, a.H});
-  const int64_t nout = checked_mul(env, fn, {a.B, a.L, a.H});
-  a.x = arrays.f32(0, "x", nx);
-  a.h0 = arrays.f32(1, "h0", nh);
-  a.wIh = arrays.f32(2, "wIh", nwi);
-  a.wHh = arrays.f32(3, "wHh", nwh);
-  a.out = arrays.f32(4, "out", nout);
-  a.cache = arrays.f32(5, "cache", checked_mul(env, fn, {a.B, a.L, 4, a.H}));
-  a.dOut = arrays.f32(6, "dOut", nout);
-  a.dx = arrays.f32(7, "dx", nx);
-  a.dh0 = arrays.f32(8, "dh0", nh);
-  a.dWIh = arrays.f32(9, "dWIh", nwi);
-  a.dWHh = arrays.f32(10, "dWHh", nwh);
-  a.dBIh = arrays.f32(11, "dBIh", G);
-  a.dBHh = arrays.f32(12, "dBHh", G);
+  a.B = call.dim(13, "B");
+  a.L = call.dim(14, "L");
+  a.I = call.dim(15, "I");
+  a.H = call.dim(16, "H");
+  const int64_t G = call.product({3, a.H});
+  const int64_t nx = call.product({a.B, a.L, a.I}), nh = call.product({a.B, a.H});
+  const int64_t nwi = call.product({G, a.I}), nwh = call.product({G, a.H});
+  const int64_t nout = call.product({a.B, a.L, a.H});
+  a.x = call.f32(0, "x", nx);
+  a.h0 = call.f32(1, "h0", nh);
+  a.wIh = call.f32(2, "wIh", nwi);
+  a.wHh = call.f32(3, "wHh", nwh);
+  a.out = call.f32(4, "out", nout);
+  a.cache = call.f32(5, "cache", call.product({a.B, a.L, 4, a.H}));
+  a.dOut = call.f32(6, "dOut", nout);
+  a.dx = call.f32(7, "dx", nx);
+  a.dh0 = call.f32(8, "dh0", nh);
+  a.dWIh = call.f32(9, "dWIh", nwi);
+  a.dWHh = call.f32(10, "dWHh", nwh);
+  a.dBIh = call.f32(11, "dBIh", G);
+  a.dBHh = call.f32(12, "dBHh", G);
   outputs_must_not_overlap(
-      arrays, {{7, "dx"}, {8, "dh0"}, {9, "dWIh"}, {10, "dWHh"}, {11, "dBIh"}, {12, "dBHh"}},
+      call, {{7, "dx"}, {8, "dh0"}, {9, "dWIh"}, {10, "dWHh"}, {11, "dBIh"}, {12, "dBHh"}},
       {{0, "x"}, {1, "h0"}, {2, "wIh"}, {3, "wHh"}, {4, "out"}, {5, "cache"}, {6, "dOut"}});
   return a;
 }
@@ -349,28 +326,25 @@ struct CosineTopk {
   float* similarities;
   int64_t N, D, k;
 };
-template <class Arrays>
-CosineTopk parse_cosine_topk(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  Napi::Env env = info.Env();
-  expect_args(info, 7, fn);
+template <class Call>
+CosineTopk parse_cosine_topk(const Call& call) {
+  call.expect_count(7);
   CosineTopk a;
-  a.N = dim_arg(info, 4, fn, "N");
-  a.D = dim_arg(info, 5, fn, "D");
-  a.k = dim_arg(info, 6, fn, "k");
+  a.N = call.dim(4, "N");
+  a.D = call.dim(5, "D");
+  a.k = call.dim(6, "k");
   if (a.k > a.N - 1) {
-    throw_range(env, std::string(fn) + ": k = " + std::to_string(a.k) + " must be at most N-1 = " +
+    call.range_error("k = " + std::to_string(a.k) + " must be at most N-1 = " +
                          std::to_string(a.N - 1) + " (the query itself is excluded)");
   }
-  a.x = arrays.f32(0, "x", checked_mul(env, fn, {a.N, a.D}));
-  a.queries = arrays.i32_or_null(1, "queries", kAnyLength);
+  a.x = call.f32(0, "x", call.product({a.N, a.D}));
+  a.queries = call.i32_or_null(1, "queries", kAnyLength);
   // an empty query list asks for nothing (its data pointer may be null too)
-  a.Q = is_absent(info[1]) ? a.N : arrays.length(1);
-  const int64_t Qk = checked_mul(env, fn, {a.Q, a.k});
-  a.indices = arrays.i32(2, "indices", Qk);
-  a.similarities = arrays.f32(3, "similarities", Qk);
-  outputs_must_not_overlap(arrays, {{2, "indices"}, {3, "similarities"}}, {{0, "x"}, {1, "queries"}});
+  a.Q = call.absent(1) ? a.N : call.length(1);
+  const int64_t Qk = call.product({a.Q, a.k});
+  a.indices = call.i32(2, "indices", Qk);
+  a.similarities = call.f32(3, "similarities", Qk);
+  outputs_must_not_overlap(call, {{2, "indices"}, {3, "similarities"}}, {{0, "x"}, {1, "queries"}});
   return a;
 }
 
@@ -381,19 +355,16 @@ struct TwoHop {
   int32_t* count;
   int64_t N, k;
 };
-template <class Arrays>
-TwoHop parse_two_hop(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  Napi::Env env = info.Env();
-  expect_args(info, 5, fn);
+template <class Call>
+TwoHop parse_two_hop(const Call& call) {
+  call.expect_count(5);
   TwoHop a;
-  a.N = dim_arg(info, 3, fn, "N");
-  a.k = int_arg(info, 4, fn, "k", 0, 46340);  // k + k² must fit an int32
-  a.indices = arrays.i32(0, "indices", checked_mul(env, fn, {a.N, a.k}));
-  a.twoHop = arrays.i32(1, "twoHop", checked_mul(env, fn, {a.N, a.k + a.k * a.k}));
-  a.count = arrays.i32(2, "count", a.N);
-  outputs_must_not_overlap(arrays, {{1, "twoHop"}, {2, "count"}}, {{0, "indices"}});
+  a.N = call.dim(3, "N");
+  a.k = call.integer(4, "k", 0, 46340);  // k + k² must fit an int32
+  a.indices = call.i32(0, "indices", call.product({a.N, a.k}));
+  a.twoHop = call.i32(1, "twoHop", call.product({a.N, a.k + a.k * a.k}));
+  a.count = call.i32(2, "count", a.N);
+  outputs_must_not_overlap(call, {{1, "twoHop"}, {2, "count"}}, {{0, "indices"}});
   return a;
 }
 
@@ -406,23 +377,20 @@ struct Dirichlet {
   double alpha;
   RngKey key;
 };
-template <class Arrays>
-Dirichlet parse_dirichlet(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  Napi::Env env = info.Env();
-  expect_args(info, 6, fn);
+template <class Call>
+Dirichlet parse_dirichlet(const Call& call) {
+  call.expect_count(6);
   Dirichlet a;
-  a.rows = dim_arg(info, 2, fn, "rows");
-  a.K = dim_arg(info, 3, fn, "K");
-  a.alpha = number_arg(info, 4, fn, "alpha");
+  a.rows = call.dim(2, "rows");
+  a.K = call.dim(3, "K");
+  a.alpha = call.number(4, "alpha");
   if (!(a.alpha > 0)) {
-    throw_range(env, std::string(fn) + ": alpha must be positive and finite, got " + std::to_string(a.alpha));
+    call.range_error("alpha must be positive and finite, got " + std::to_string(a.alpha));
   }
-  a.key = key_arg(info, 5, fn);
-  a.counts = arrays.i32(0, "counts", a.rows);
-  a.out = arrays.f32(1, "out", checked_mul(env, fn, {a.rows, a.K}));
-  outputs_must_not_overlap(arrays, {{1, "out"}}, {{0, "counts"}});
+  a.key = call.key(5);
+  a.counts = call.i32(0, "counts", a.rows);
+  a.out = call.f32(1, "out", call.product({a.rows, a.K}));
+  outputs_must_not_overlap(call, {{1, "out"}}, {{0, "counts"}});
   return a;
 }
 
@@ -435,25 +403,22 @@ struct NeighbourMix {
   float* out;  // out (R,D) forward, dTable (V,D) backward
   int64_t R, K, V, D;
 };
-template <class Arrays>
-NeighbourMix parse_neighbour_mix(const Arrays& arrays, bool backward) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  Napi::Env env = info.Env();
-  expect_args(info, 8, fn);
+template <class Call>
+NeighbourMix parse_neighbour_mix(const Call& call, bool backward) {
+  call.expect_count(8);
   NeighbourMix a;
-  a.R = dim_arg(info, 4, fn, "R");
-  a.K = dim_arg(info, 5, fn, "K");
-  a.V = dim_arg(info, 6, fn, "V");
-  a.D = dim_arg(info, 7, fn, "D");
-  const int64_t RK = checked_mul(env, fn, {a.R, a.K});
+  a.R = call.dim(4, "R");
+  a.K = call.dim(5, "K");
+  a.V = call.dim(6, "V");
+  a.D = call.dim(7, "D");
+  const int64_t RK = call.product({a.R, a.K});
   const char* in_name = backward ? "dOut" : "table";
   const char* out_name = backward ? "dTable" : "out";
-  a.rows = arrays.f32(0, in_name, backward ? checked_mul(env, fn, {a.R, a.D}) : checked_mul(env, fn, {a.V, a.D}));
-  a.ids = arrays.i32(1, "ids", RK);
-  a.w = arrays.f32(2, "w", RK);
-  a.out = arrays.f32(3, out_name, backward ? checked_mul(env, fn, {a.V, a.D}) : checked_mul(env, fn, {a.R, a.D}));
-  outputs_must_not_overlap(arrays, {{3, out_name}}, {{0, in_name}, {1, "ids"}, {2, "w"}});
+  a.rows = call.f32(0, in_name, backward ? call.product({a.R, a.D}) : call.product({a.V, a.D}));
+  a.ids = call.i32(1, "ids", RK);
+  a.w = call.f32(2, "w", RK);
+  a.out = call.f32(3, out_name, backward ? call.product({a.V, a.D}) : call.product({a.R, a.D}));
+  outputs_must_not_overlap(call, {{3, out_name}}, {{0, in_name}, {1, "ids"}, {2, "w"}});
   return a;
 }
 
@@ -469,24 +434,21 @@ struct NarmAttentionForward {
   float* alpha;
   int64_t B, T, L, H;
 };
-template <class Arrays>
-NarmAttentionForward parse_narm_attention_forward(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  Napi::Env env = info.Env();
-  expect_args(info, 9, fn);
+template <class Call>
+NarmAttentionForward parse_narm_attention_forward(const Call& call) {
+  call.expect_count(9);
   NarmAttentionForward a;
-  a.B = dim_arg(info, 5, fn, "B");
-  a.T = dim_arg(info, 6, fn, "T");
-  a.L = dim_arg(info, 7, fn, "L");
-  a.H = dim_arg(info, 8, fn, "H");
-  check_narm_dims(env, fn, a.T, a.L);
-  a.q = arrays.f32(0, "q", checked_mul(env, fn, {a.B, a.T, a.H}));
-  a.k = arrays.f32(1, "k", checked_mul(env, fn, {a.B, a.L, a.H}));
-  a.w = arrays.f32(2, "w", a.H);
-  a.mask = arrays.i32(3, "mask", checked_mul(env, fn, {a.B, a.L}));
-  a.alpha = arrays.f32(4, "alpha", checked_mul(env, fn, {a.B, a.T, a.L}));
-  outputs_must_not_overlap(arrays, {{4, "alpha"}}, {{0, "q"}, {1, "k"}, {2, "w"}, {3, "mask"}});
+  a.B = call.dim(5, "B");
+  a.T = call.dim(6, "T");
+  a.L = call.dim(7, "L");
+  a.H = call.dim(8, "H");
+  check_narm_dims(call.info.Env(), call.fn, a.T, a.L);
+  a.q = call.f32(0, "q", call.product({a.B, a.T, a.H}));
+  a.k = call.f32(1, "k", call.product({a.B, a.L, a.H}));
+  a.w = call.f32(2, "w", a.H);
+  a.mask = call.i32(3, "mask", call.product({a.B, a.L}));
+  a.alpha = call.f32(4, "alpha", call.product({a.B, a.T, a.L}));
+  outputs_must_not_overlap(call, {{4, "alpha"}}, {{0, "q"}, {1, "k"}, {2, "w"}, {3, "mask"}});
   return a;
 }
 
@@ -502,27 +464,24 @@ struct NarmAttentionBackward {
   float* dw;
   int64_t B, T, L, H;
 };
-template <class Arrays>
-NarmAttentionBackward parse_narm_attention_backward(const Arrays& arrays) {
-  const Napi::CallbackInfo& info = arrays.info;
-  const char* fn = arrays.fn;
-  Napi::Env env = info.Env();
-  expect_args(info, 12, fn);
+template <class Call>
+NarmAttentionBackward parse_narm_attention_backward(const Call& call) {
+  call.expect_count(12);
   NarmAttentionBackward a;
-  a.B = dim_arg(info, 8, fn, "B");
-  a.T = dim_arg(info, 9, fn, "T");
-  a.L = dim_arg(info, 10, fn, "L");
-  a.H = dim_arg(info, 11, fn, "H");
-  check_narm_dims(env, fn, a.T, a.L);
-  a.q = arrays.f32(0, "q", checked_mul(env, fn, {a.B, a.T, a.H}));
-  a.k = arrays.f32(1, "k", checked_mul(env, fn, {a.B, a.L, a.H}));
-  a.w = arrays.f32(2, "w", a.H);
-  a.mask = arrays.i32(3, "mask", checked_mul(env, fn, {a.B, a.L}));
-  a.dAlpha = arrays.f32(4, "dAlpha", checked_mul(env, fn, {a.B, a.T, a.L}));
-  a.dq = arrays.f32(5, "dq", checked_mul(env, fn, {a.B, a.T, a.H}));
-  a.dk = arrays.f32(6, "dk", checked_mul(env, fn, {a.B, a.L, a.H}));
-  a.dw = arrays.f32(7, "dw", a.H);
-  outputs_must_not_overlap(arrays, {{5, "dq"}, {6, "dk"}, {7, "dw"}},
+  a.B = call.dim(8, "B");
+  a.T = call.dim(9, "T");
+  a.L = call.dim(10, "L");
+  a.H = call.dim(11, "H");
+  check_narm_dims(call.info.Env(), call.fn, a.T, a.L);
+  a.q = call.f32(0, "q", call.product({a.B, a.T, a.H}));
+  a.k = call.f32(1, "k", call.product({a.B, a.L, a.H}));
+  a.w = call.f32(2, "w", a.H);
+  a.mask = call.i32(3, "mask", call.product({a.B, a.L}));
+  a.dAlpha = call.f32(4, "dAlpha", call.product({a.B, a.T, a.L}));
+  a.dq = call.f32(5, "dq", call.product({a.B, a.T, a.H}));
+  a.dk = call.f32(6, "dk", call.product({a.B, a.L, a.H}));
+  a.dw = call.f32(7, "dw", a.H);
+  outputs_must_not_overlap(call, {{5, "dq"}, {6, "dk"}, {7, "dw"}},
                            {{0, "q"}, {1, "k"}, {2, "w"}, {3, "mask"}, {4, "dAlpha"}});
   return a;
 }

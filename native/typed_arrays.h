@@ -1,4 +1,4 @@
-// The CPU addon's Arrays policy (kernel_args.h): an array argument is a Float32Array or Int32Array
+// The CPU addon's array access (the Call policy of kernel_args.h): an array argument is a Float32Array or Int32Array
 // read in place, and an output must not share a byte with another array argument, since the
 // kernels read their inputs while they write their outputs. Empty arrays share no bytes.
 #pragma once
@@ -12,17 +12,14 @@
 
 namespace seqfair {
 
-class TypedArrays {
+class TypedArrays : public CallArgs {
  public:
   // The core kernels' messages say "gemm: output c must not overlap input a", the fused kernels'
   // "crossEntropyForward: loss must not overlap lse" (the tests match both wordings).
   enum class Wording { kPlain, kOutputInput };
 
   TypedArrays(const Napi::CallbackInfo& info, const char* fn, Wording wording = Wording::kPlain)
-      : info(info), fn(fn), wording_(wording) {}
-
-  const Napi::CallbackInfo& info;
-  const char* fn;
+      : CallArgs(info, fn), wording_(wording) {}
 
   float* f32(size_t i, const char* name, int64_t length) const { return f32_arg(info, i, fn, name, length); }
   int32_t* i32(size_t i, const char* name, int64_t length) const { return i32_arg(info, i, fn, name, length); }

@@ -119,15 +119,12 @@ void check_ids_dev(Napi::Env env, const int32_t* ids, int64_t n, int64_t lo, int
   throw_range(env, msg);
 }
 
-// The CUDA addon's Arrays policy (kernel_args.h): an array argument is a live device buffer handle
+// The CUDA addon's array access (the Call policy of kernel_args.h): an array argument is a live device buffer handle
 // of the expected dtype and exact length. Every buffer is its own allocation (there are no views),
 // so an output is apart from another array exactly when their handles differ.
-class DeviceBuffers {
+class DeviceBuffers : public CallArgs {
  public:
-  DeviceBuffers(const Napi::CallbackInfo& info, const char* fn) : info(info), fn(fn) {}
-
-  const Napi::CallbackInfo& info;
-  const char* fn;
+  DeviceBuffers(const Napi::CallbackInfo& info, const char* fn) : CallArgs(info, fn) {}
 
   float* f32(size_t i, const char* name, int64_t length) const {
     return read<float>(i, name, DType::F32, length, false);
@@ -392,9 +389,9 @@ Napi::Value Normal(const Napi::CallbackInfo& info) { return RandomFill(info, "no
 
 // dropout is its own inverse given the key: one kernel both ways
 Napi::Value DropoutImpl(const Napi::CallbackInfo& info, const char* fn, const char* in_name, const char* out_name) {
-  const DeviceBuffers arrays(info, fn);
-  const args::Dropout d = args::parse_dropout(arrays, in_name, out_name);
-  outputs_must_not_overlap(arrays, {{1, out_name}}, {{0, in_name}});  // CUDA only
+  const DeviceBuffers call(info, fn);
+  const args::Dropout d = args::parse_dropout(call, in_name, out_name);
+  outputs_must_not_overlap(call, {{1, out_name}}, {{0, in_name}});  // CUDA only
   return guarded(info.Env(), fn, [&]() -> Napi::Value {
     dropout(d.in, d.out, d.n, d.p, d.key);
     return info.Env().Undefined();
@@ -430,9 +427,9 @@ Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
 Napi::Value GradNorm(const Napi::CallbackInfo& info) {
   const char* fn = "gradNorm";
   Napi::Env env = info.Env();
-  const DeviceBuffers arrays(info, fn);
-  const args::GradNorm a = args::parse_grad_norm(arrays);
-  outputs_must_not_overlap(arrays, {{2, "norms"}, {3, "rowmax"}, {4, "argmax"}}, {{0, "g"}, {1, "mask"}});  // CUDA only
+  const DeviceBuffers call(info, fn);
+  const args::GradNorm a = args::parse_grad_norm(call);
+  outputs_must_not_overlap(call, {{2, "norms"}, {3, "rowmax"}, {4, "argmax"}}, {{0, "g"}, {1, "mask"}});  // CUDA only
   return guarded(env, fn, [&]() -> Napi::Value {
     check_ids_dev(env, a.mask, a.B * a.L, 0, 2, fn, "mask");
     grad_norm(a.g, a.mask, a.norms, a.rowmax, a.argmax, a.B, a.L, a.D);
@@ -442,9 +439,9 @@ Napi::Value GradNorm(const Napi::CallbackInfo& info) {
 
 Napi::Value LayerNormForward(const Napi::CallbackInfo& info) {
   const char* fn = "layerNormForward";
-  const DeviceBuffers arrays(info, fn);
-  const args::LayerNormForward a = args::parse_layer_norm_forward(arrays);
-  outputs_must_not_overlap(arrays, {{3, "y"}, {4, "mean"}, {5, "rstd"}},
+  const DeviceBuffers call(info, fn);
+  const args::LayerNormForward a = args::parse_layer_norm_forward(call);
+  outputs_must_not_overlap(call, {{3, "y"}, {4, "mean"}, {5, "rstd"}},
                            {{0, "x"}, {1, "gamma"}, {2, "beta"}});  // CUDA only
   return guarded(info.Env(), fn, [&]() -> Napi::Value {
     layer_norm_forward(a.x, a.gamma, a.beta, a.y, a.mean, a.rstd, a.rows, a.D, a.eps);
@@ -469,9 +466,9 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value GeluForward(const Napi::CallbackInfo& info) {
-  const DeviceBuffers arrays(info, "geluForward");
-  const args::GeluForward g = args::parse_gelu_forward(arrays);
-  outputs_must_not_overlap(arrays, {{1, "y"}}, {{0, "x"}});  // CUDA only
+  const DeviceBuffers call(info, "geluForward");
+  const args::GeluForward g = args::parse_gelu_forward(call);
+  outputs_must_not_overlap(call, {{1, "y"}}, {{0, "x"}});  // CUDA only
   return guarded(info.Env(), "geluForward", [&]() -> Napi::Value {
     gelu_forward(g.x, g.y, g.n);
     return info.Env().Undefined();
@@ -479,9 +476,9 @@ Napi::Value GeluForward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
-  const DeviceBuffers arrays(info, "geluBackward");
-  const args::GeluBackward g = args::parse_gelu_backward(arrays);
-  outputs_must_not_overlap(arrays, {{2, "dx"}}, {{0, "x"}, {1, "dy"}});  // CUDA only
+  const DeviceBuffers call(info, "geluBackward");
+  const args::GeluBackward g = args::parse_gelu_backward(call);
+  outputs_must_not_overlap(call, {{2, "dx"}}, {{0, "x"}, {1, "dy"}});  // CUDA only
   return guarded(info.Env(), "geluBackward", [&]() -> Napi::Value {
     gelu_backward(g.x, g.dy, g.dx, g.n);
     return info.Env().Undefined();
@@ -489,9 +486,9 @@ Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
-  const DeviceBuffers arrays(info, "softmaxForward");
-  const args::SoftmaxForward s = args::parse_softmax_forward(arrays);
-  outputs_must_not_overlap(arrays, {{1, "y"}}, {{0, "x"}});  // CUDA only
+  const DeviceBuffers call(info, "softmaxForward");
+  const args::SoftmaxForward s = args::parse_softmax_forward(call);
+  outputs_must_not_overlap(call, {{1, "y"}}, {{0, "x"}});  // CUDA only
   return guarded(info.Env(), "softmaxForward", [&]() -> Napi::Value {
     softmax_forward(s.x, s.y, s.rows, s.C);
     return info.Env().Undefined();
@@ -499,9 +496,9 @@ Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
-  const DeviceBuffers arrays(info, "softmaxBackward");
-  const args::SoftmaxBackward s = args::parse_softmax_backward(arrays);
-  outputs_must_not_overlap(arrays, {{2, "dx"}}, {{0, "y"}, {1, "dy"}});  // CUDA only
+  const DeviceBuffers call(info, "softmaxBackward");
+  const args::SoftmaxBackward s = args::parse_softmax_backward(call);
+  outputs_must_not_overlap(call, {{2, "dx"}}, {{0, "y"}, {1, "dy"}});  // CUDA only
   return guarded(info.Env(), "softmaxBackward", [&]() -> Napi::Value {
     softmax_backward(s.y, s.dy, s.dx, s.rows, s.C);
     return info.Env().Undefined();
