@@ -100,7 +100,8 @@ Gather parse_gather(const Call& call) {
   g.ids = call.i32(1, "ids", kAnyLength);
   g.n = call.length(1);
   g.out = call.f32(2, "out", call.product({g.n, g.D}));
-  outputs_must_not_overlap(call, {{2, "out"}}, {{0, "table"}});
+  // out must not overlap ids either: rows written over ids would turn them into wild addresses
+  outputs_must_not_overlap(call, {{2, "out"}}, {{0, "table"}, {1, "ids"}});
   return g;
 }
 
@@ -121,7 +122,7 @@ ScatterAdd parse_scatter_add(const Call& call) {
   s.n = call.length(1);
   s.dOut = call.f32(0, "dOut", call.product({s.n, s.D}));
   s.dTable = call.f32(2, "dTable", call.product({s.V, s.D}));
-  outputs_must_not_overlap(call, {{2, "dTable"}}, {{0, "dOut"}});
+  outputs_must_not_overlap(call, {{2, "dTable"}}, {{0, "dOut"}, {1, "ids"}});  // ids: as in gather
   return s;
 }
 
