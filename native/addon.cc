@@ -1,6 +1,7 @@
 // The CPU addon's module: argument checking and dispatch only. Kernel bodies live in native/cpu/
 // (pure C++ on raw pointers) and shared per-element math in native/include/seqfair/; the N-API
-// wrappers that validate arguments are in bind_core.cc and bind_fused.cc.
+// wrappers are in bind_core.cc and bind_fused.cc, the argument lists they validate (shared with
+// the CUDA addon) in kernel_args_core.h and kernel_args_fused.h.
 #include <napi.h>
 
 #include <atomic>

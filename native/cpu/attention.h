@@ -4,18 +4,9 @@
 #pragma once
 #include <cstdint>
 
-#include "seqfair/philox.h"
+#include "seqfair/attention.h"
 
 namespace seqfair {
-
-struct AttnDims {
-  int64_t B, H, L, dh;
-  bool causal;
-  float scale;
-  double dropout;
-  RngKey key;  // used only when dropout > 0
-  bool interleaved = false;  // q, k, v, out and gradients (B,L,H,dh) instead of (B,H,L,dh)
-};
 
 // q,k,v,out (B,H,L,dh) or, interleaved, (B,L,H,dh); key_mask (B,L), lse (B,H,L)
 void attention_forward(const float* q, const float* k, const float* v, const int32_t* key_mask, float* out, float* lse,

@@ -48,18 +48,18 @@ struct AttnPtrs {
 };
 
 // offset of row i of head bh in q, k, v, out, dout and the gradients (either layout)
-__device__ __forceinline__ int64_t arow(const AttnArgs& d, int64_t bh, int64_t i) {
+__device__ __forceinline__ int64_t arow(const AttnDims& d, int64_t bh, int64_t i) {
   return attn_row_offset(bh, i, d.H, d.L, d.dh, d.interleaved);
 }
 
-__device__ __forceinline__ float dropout_mult(const AttnArgs& d, int64_t bh, int64_t i, int64_t j, float inv_keep) {
+__device__ __forceinline__ float dropout_mult(const AttnDims& d, int64_t bh, int64_t i, int64_t j, float inv_keep) {
   if (d.dropout <= 0.0) return 1.0f;
   float m;
   attn_dropout_row(&m, 1, d.key, attn_dropout_element(bh, d.L, i, j), d.dropout, inv_keep);
   return m;
 }
 
-__global__ void __launch_bounds__(W * 32) sfk_attention_forward(AttnPtrs P, AttnArgs d) {
+__global__ void __launch_bounds__(W * 32) sfk_attention_forward(AttnPtrs P, AttnDims d) {
   SEQFAIR_DYNAMIC_SMEM(float, sm);
   const int64_t dh = d.dh, L = d.L;
   float* Ks = sm;                        // [CH][dh+1]
@@ -133,7 +133,7 @@ __global__ void __launch_bounds__(W * 32) sfk_attention_forward(AttnPtrs P, Attn
 
 // delta[r] = dout[r] · out[r] for every row r = bh·L + i of (B·H·L)
 __global__ void sfk_attention_backward_delta(const float* out, const float* dout, float* delta, int64_t rows,
-                                             AttnArgs d) {
+                                             AttnDims d) {
   for (int64_t r = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; r < rows; r += (int64_t)gridDim.x * blockDim.x) {
     const int64_t o = arow(d, r / d.L, r % d.L);
     float acc = 0.0f;
@@ -142,7 +142,7 @@ __global__ void sfk_attention_backward_delta(const float* out, const float* dout
   }
 }
 
-__global__ void __launch_bounds__(W * 32) sfk_attention_backward_dq(AttnPtrs P, AttnArgs d) {
+__global__ void __launch_bounds__(W * 32) sfk_attention_backward_dq(AttnPtrs P, AttnDims d) {
   SEQFAIR_DYNAMIC_SMEM(float, sm);
   const int64_t dh = d.dh, L = d.L;
   float* Ks = sm;                        // [CH][dh+1]
@@ -209,7 +209,7 @@ __global__ void __launch_bounds__(W * 32) sfk_attention_backward_dq(AttnPtrs P, 
   }
 }
 
-__global__ void __launch_bounds__(W * 32) sfk_attention_backward_dkdv(AttnPtrs P, AttnArgs d) {
+__global__ void __launch_bounds__(W * 32) sfk_attention_backward_dkdv(AttnPtrs P, AttnDims d) {
   SEQFAIR_DYNAMIC_SMEM(float, sm);
   const int64_t dh = d.dh, L = d.L;
   float* Qc = sm;                        // [CH][dh+1] query chunk
@@ -306,7 +306,7 @@ void allow_smem(K* kernel, size_t bytes) {
   }
 }
 
-dim3 attn_grid(const AttnArgs& d) {
+dim3 attn_grid(const AttnDims& d) {
   return dim3((unsigned)min64((d.L + W - 1) / W, 65535), (unsigned)min64(d.B * d.H, 65535));
 }
 
@@ -318,7 +318,7 @@ size_t attention_smem_bytes(int64_t dh) {
 }
 
 void attention_forward(const float* q, const float* k, const float* v, const int32_t* mask, float* out, float* lse,
-                       const AttnArgs& d) {
+                       const AttnDims& d) {
   if (d.B <= 0 || d.H <= 0 || d.L <= 0) return;
   AttnPtrs P{q, k, v, mask, nullptr, nullptr, nullptr, nullptr, out, lse};
   const size_t bytes = smem_forward(d.dh);
@@ -328,7 +328,7 @@ void attention_forward(const float* q, const float* k, const float* v, const int
 }
 
 void attention_backward(const float* q, const float* k, const float* v, const int32_t* mask, const float* out,
-                        const float* lse, const float* dout, float* dq, float* dk, float* dv, const AttnArgs& d) {
+                        const float* lse, const float* dout, float* dq, float* dk, float* dv, const AttnDims& d) {
   if (d.B <= 0 || d.H <= 0 || d.L <= 0 || d.dh <= 0) return;
   const int64_t rows = d.B * d.H * d.L;
   Scratch<float> delta(rows);

@@ -2,10 +2,11 @@
 // buffers (handles into a table of device allocations), and one entry point per Backend kernel
 // with the CPU addon's name and argument order, device buffer handles in place of typed arrays.
 //
-// Validation is the CPU addon's (native/check.h helpers, same messages) plus what device memory
-// needs: every handle must be live and of the expected dtype and exact length; an output must not
-// be the same buffer as an input; ids, targets, masks and counts are range-checked by a device
-// kernel (checks.cu) before any kernel uses them as addresses. A bad call throws a JS
+// Validation is the CPU addon's: each kernel's argument list is described once, for both addons,
+// in kernel_args_core.h / kernel_args_fused.h and parsed here with DeviceBuffers (every handle
+// live, of the expected dtype and exact length; an output not the same buffer as an input); ids,
+// targets, masks and counts are range-checked by a device kernel (checks.cu) before any kernel
+// uses them as addresses. A bad call throws a JS
 // TypeError/RangeError and never touches device memory; a CUDA failure becomes a JS Error whose
 // message names the call and the CUDA error.
 //
@@ -23,6 +24,8 @@
 #include "check.h"
 #include "cuda/kernels.h"
 #include "cuda/runtime.h"
+#include "kernel_args_core.h"
+#include "kernel_args_fused.h"
 
 #ifndef SEQFAIR_CUDA_ARCHS
 #define SEQFAIR_CUDA_ARCHS "unknown"
@@ -31,8 +34,6 @@
 namespace seqfair {
 namespace cuda {
 namespace {
-
-constexpr int64_t kMaxDim = (int64_t(1) << 31) - 1;
 
 enum class DType { F32 = 0, I32 = 1 };
 
@@ -49,10 +50,6 @@ uint32_t g_next = 1;
 
 const char* dtype_name(DType t) { return t == DType::F32 ? "f32" : "i32"; }
 std::string S(int64_t v) { return std::to_string(v); }
-
-int64_t dim_arg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name) {
-  return int_arg(info, i, fn, name, 0, kMaxDim);
-}
 
 // Runs f, turning C++ and CUDA failures into JS errors named after the call.
 template <typename F>
@@ -110,34 +107,6 @@ BufArg buf_arg(const Napi::CallbackInfo& info, size_t i, const char* fn, const c
   return BufArg{b.ptr, (uint32_t)h};
 }
 
-float* f32b(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, int64_t expected) {
-  return static_cast<float*>(buf_arg(info, i, fn, name, DType::F32, expected).ptr);
-}
-int32_t* i32b(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, int64_t expected) {
-  return static_cast<int32_t*>(buf_arg(info, i, fn, name, DType::I32, expected).ptr);
-}
-int64_t buf_length(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name, DType dtype) {
-  buf_arg(info, i, fn, name, dtype, -1);
-  std::lock_guard<std::mutex> lock(g_table_mutex);
-  return g_table[(uint32_t)info[i].As<Napi::Number>().DoubleValue()].length;
-}
-
-// outputs (index, name) must be buffers distinct from every other buffer argument
-void distinct(const Napi::CallbackInfo& info, const char* fn,
-              std::initializer_list<std::pair<size_t, const char*>> outs,
-              std::initializer_list<std::pair<size_t, const char*>> all) {
-  for (const auto& o : outs) {
-    if (!info[o.first].IsNumber()) continue;
-    const double ho = info[o.first].As<Napi::Number>().DoubleValue();
-    for (const auto& a : all) {
-      if (a.first == o.first || !info[a.first].IsNumber()) continue;
-      if (info[a.first].As<Napi::Number>().DoubleValue() == ho) {
-        throw_range(info.Env(), std::string(fn) + ": " + o.second + " must not overlap " + a.second);
-      }
-    }
-  }
-}
-
 // ids on the device: every value in [lo, hi) (or `allowed`), else a RangeError like the CPU's
 void check_ids_dev(Napi::Env env, const int32_t* ids, int64_t n, int64_t lo, int64_t hi, const char* fn,
                    const char* name, bool has_allowed = false, int64_t allowed = 0, const char* how = nullptr) {
@@ -150,11 +119,46 @@ void check_ids_dev(Napi::Env env, const int32_t* ids, int64_t n, int64_t lo, int
   throw_range(env, msg);
 }
 
-double prob_arg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
-  const double p = number_arg(info, i, fn, "p");
-  if (!(p >= 0.0 && p < 1.0)) throw_range(info.Env(), std::string(fn) + ": p must be in [0, 1), got " + std::to_string(p));
-  return p;
-}
+// The CUDA addon's array access (the Call policy of kernel_args.h): an array argument is a live device buffer handle
+// of the expected dtype and exact length. Every buffer is its own allocation (there are no views),
+// so an output is apart from another array exactly when their handles differ.
+class DeviceBuffers : public CallArgs {
+ public:
+  DeviceBuffers(const Napi::CallbackInfo& info, const char* fn) : CallArgs(info, fn) {}
+
+  float* f32(size_t i, const char* name, int64_t length) const {
+    return read<float>(i, name, DType::F32, length, false);
+  }
+  int32_t* i32(size_t i, const char* name, int64_t length) const {
+    return read<int32_t>(i, name, DType::I32, length, false);
+  }
+  float* f32_or_null(size_t i, const char* name, int64_t length) const {
+    return read<float>(i, name, DType::F32, length, true);
+  }
+  int32_t* i32_or_null(size_t i, const char* name, int64_t length) const {
+    return read<int32_t>(i, name, DType::I32, length, true);
+  }
+  int64_t length(size_t i) const {
+    std::lock_guard<std::mutex> lock(g_table_mutex);
+    auto it = g_table.find((uint32_t)info[i].As<Napi::Number>().DoubleValue());
+    if (it == g_table.end()) throw_range(info.Env(), std::string(fn) + ": a freed (or unknown) device buffer");
+    return it->second.length;
+  }
+
+  void must_not_overlap(const NamedArg& out, const NamedArg& other) const {
+    const Napi::Value a = info[out.index], b = info[other.index];
+    if (!a.IsNumber() || !b.IsNumber()) return;  // an absent optional buffer (null)
+    if (a.As<Napi::Number>().DoubleValue() == b.As<Napi::Number>().DoubleValue()) {
+      throw_range(info.Env(), std::string(fn) + ": " + out.name + " must not overlap " + other.name);
+    }
+  }
+
+ private:
+  template <typename T>
+  T* read(size_t i, const char* name, DType dtype, int64_t length, bool optional) const {
+    return static_cast<T*>(buf_arg(info, i, fn, name, dtype, length, optional).ptr);
+  }
+};
 
 // ---- device and buffers ------------------------------------------------------------------------
 
@@ -358,278 +362,156 @@ Napi::Value Kernels(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// ---- core kernels (argument order of native/bind_core.cc) --------------------------------------
+// ---- kernels: the argument lists are kernel_args_core.h and kernel_args_fused.h ------------------
+// Ids, targets, masks and counts are checked on the device (check_ids_dev) before a kernel uses
+// them as addresses. Where these entry points check more than the shared description, they say so:
+// the CUDA addon refuses every output that is also another argument, also where the CPU addon lets
+// an output be an input (dropout, gelu, softmax, layer norm's y = x, gradNorm's rowmax/argmax).
 
-// gemm(a, b, c, batch, m, n, k, transA, transB, batchedA, batchedB, accumulate)
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
-  const char* fn = "gemm";
-  Napi::Env env = info.Env();
-  expect_args(info, 12, fn);
-  const int64_t batch = dim_arg(info, 3, fn, "batch"), m = dim_arg(info, 4, fn, "m");
-  const int64_t n = dim_arg(info, 5, fn, "n"), k = dim_arg(info, 6, fn, "k");
-  const bool ta = bool_arg(info, 7, fn, "transA"), tb = bool_arg(info, 8, fn, "transB");
-  const bool ba = bool_arg(info, 9, fn, "batchedA"), bb = bool_arg(info, 10, fn, "batchedB");
-  const bool acc = bool_arg(info, 11, fn, "accumulate");
-  const float* a = f32b(info, 0, fn, "a", checked_mul(env, fn, {ba ? batch : 1, m, k}));
-  const float* b = f32b(info, 1, fn, "b", checked_mul(env, fn, {bb ? batch : 1, k, n}));
-  float* c = f32b(info, 2, fn, "c", checked_mul(env, fn, {batch, m, n}));
-  distinct(info, fn, {{2, "c"}}, {{0, "a"}, {1, "b"}});
-  return guarded(env, fn, [&]() -> Napi::Value {
-    gemm_contiguous(a, b, c, batch, m, n, k, ta, tb, ba, bb, acc);
-    return env.Undefined();
+  const args::Gemm g = args::parse_gemm(DeviceBuffers(info, "gemm"));
+  return guarded(info.Env(), "gemm", [&]() -> Napi::Value {
+    gemm_contiguous(g.a, g.b, g.c, g.batch, g.m, g.n, g.k, g.transA, g.transB, g.batchedA, g.batchedB, g.accumulate);
+    return info.Env().Undefined();
   });
 }
 
 Napi::Value RandomFill(const Napi::CallbackInfo& info, const char* fn, bool is_normal) {
-  Napi::Env env = info.Env();
-  expect_args(info, 2, fn);
-  const int64_t n = buf_length(info, 0, fn, "out", DType::F32);
-  float* out = f32b(info, 0, fn, "out", n);
-  const RngKey key = key_arg(info, 1, fn);
-  return guarded(env, fn, [&]() -> Napi::Value {
-    if (is_normal) normal(out, n, key);
-    else uniform(out, n, key);
-    return env.Undefined();
+  const args::RandomFill r = args::parse_random_fill(DeviceBuffers(info, fn));
+  return guarded(info.Env(), fn, [&]() -> Napi::Value {
+    if (is_normal) normal(r.out, r.n, r.key);
+    else uniform(r.out, r.n, r.key);
+    return info.Env().Undefined();
   });
 }
 Napi::Value Uniform(const Napi::CallbackInfo& info) { return RandomFill(info, "uniform", false); }
 Napi::Value Normal(const Napi::CallbackInfo& info) { return RandomFill(info, "normal", true); }
 
-// dropoutForward(x, y, p, key) / dropoutBackward(dy, dx, p, key)
+// dropout is its own inverse given the key: one kernel both ways
 Napi::Value DropoutImpl(const Napi::CallbackInfo& info, const char* fn, const char* in_name, const char* out_name) {
-  Napi::Env env = info.Env();
-  expect_args(info, 4, fn);
-  const int64_t n = buf_length(info, 0, fn, in_name, DType::F32);
-  const float* x = f32b(info, 0, fn, in_name, n);
-  float* y = f32b(info, 1, fn, out_name, n);
-  const double p = prob_arg(info, 2, fn);
-  const RngKey key = key_arg(info, 3, fn);
-  distinct(info, fn, {{1, out_name}}, {{0, in_name}});
-  return guarded(env, fn, [&]() -> Napi::Value {
-    dropout(x, y, n, p, key);
-    return env.Undefined();
+  const DeviceBuffers call(info, fn);
+  const args::Dropout d = args::parse_dropout(call, in_name, out_name);
+  outputs_must_not_overlap(call, {{1, out_name}}, {{0, in_name}});  // CUDA only
+  return guarded(info.Env(), fn, [&]() -> Napi::Value {
+    dropout(d.in, d.out, d.n, d.p, d.key);
+    return info.Env().Undefined();
   });
 }
 Napi::Value DropoutForward(const Napi::CallbackInfo& info) { return DropoutImpl(info, "dropoutForward", "x", "y"); }
 Napi::Value DropoutBackward(const Napi::CallbackInfo& info) { return DropoutImpl(info, "dropoutBackward", "dy", "dx"); }
 
-// gather(table, ids, out, V, D)
 Napi::Value Gather(const Napi::CallbackInfo& info) {
   const char* fn = "gather";
   Napi::Env env = info.Env();
-  expect_args(info, 5, fn);
-  const int64_t V = dim_arg(info, 3, fn, "V"), D = dim_arg(info, 4, fn, "D");
-  const float* table = f32b(info, 0, fn, "table", checked_mul(env, fn, {V, D}));
-  const int64_t n = buf_length(info, 1, fn, "ids", DType::I32);
-  const int32_t* ids = i32b(info, 1, fn, "ids", n);
-  float* out = f32b(info, 2, fn, "out", checked_mul(env, fn, {n, D}));
-  distinct(info, fn, {{2, "out"}}, {{0, "table"}});
+  const args::Gather g = args::parse_gather(DeviceBuffers(info, fn));
   return guarded(env, fn, [&]() -> Napi::Value {
-    check_ids_dev(env, ids, n, 0, V, fn, "ids");
-    gather(table, ids, out, n, V, D);
+    check_ids_dev(env, g.ids, g.n, 0, g.V, fn, "ids");
+    gather(g.table, g.ids, g.out, g.n, g.V, g.D);
     return env.Undefined();
   });
 }
 
-// scatterAdd(dOut, ids, dTable, V, D)
 Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
   const char* fn = "scatterAdd";
   Napi::Env env = info.Env();
-  expect_args(info, 5, fn);
-  const int64_t V = dim_arg(info, 3, fn, "V"), D = dim_arg(info, 4, fn, "D");
-  const int64_t n = buf_length(info, 1, fn, "ids", DType::I32);
-  if (n >= (int64_t(1) << 32)) throw_range(env, "scatterAdd: at most 2^32 - 1 ids per call");
-  const int32_t* ids = i32b(info, 1, fn, "ids", n);
-  const float* dout = f32b(info, 0, fn, "dOut", checked_mul(env, fn, {n, D}));
-  float* dtable = f32b(info, 2, fn, "dTable", checked_mul(env, fn, {V, D}));
-  distinct(info, fn, {{2, "dTable"}}, {{0, "dOut"}});
+  const args::ScatterAdd s = args::parse_scatter_add(DeviceBuffers(info, fn));
+  // CUDA only: the device sort's keys are id << 32 | row
+  if (s.n >= (int64_t(1) << 32)) throw_range(env, "scatterAdd: at most 2^32 - 1 ids per call");
   return guarded(env, fn, [&]() -> Napi::Value {
-    check_ids_dev(env, ids, n, 0, V, fn, "ids");
-    scatter_add(dout, ids, dtable, n, V, D);
+    check_ids_dev(env, s.ids, s.n, 0, s.V, fn, "ids");
+    scatter_add(s.dOut, s.ids, s.dTable, s.n, s.V, s.D);
     return env.Undefined();
   });
 }
 
-// gradNorm(g, mask, norms, rowmax, argmax, B, L, D)
 Napi::Value GradNorm(const Napi::CallbackInfo& info) {
   const char* fn = "gradNorm";
   Napi::Env env = info.Env();
-  expect_args(info, 8, fn);
-  const int64_t B = dim_arg(info, 5, fn, "B"), L = dim_arg(info, 6, fn, "L"), D = dim_arg(info, 7, fn, "D");
-  const int64_t BL = checked_mul(env, fn, {B, L});
-  const float* g = f32b(info, 0, fn, "g", checked_mul(env, fn, {B, L, D}));
-  const int32_t* mask = i32b(info, 1, fn, "mask", BL);
-  float* norms = f32b(info, 2, fn, "norms", BL);
-  float* rowmax = f32b(info, 3, fn, "rowmax", B);
-  int32_t* argmax = i32b(info, 4, fn, "argmax", B);
-  distinct(info, fn, {{2, "norms"}, {3, "rowmax"}, {4, "argmax"}}, {{0, "g"}, {1, "mask"}, {2, "norms"}, {3, "rowmax"}, {4, "argmax"}});
+  const DeviceBuffers call(info, fn);
+  const args::GradNorm a = args::parse_grad_norm(call);
+  outputs_must_not_overlap(call, {{2, "norms"}, {3, "rowmax"}, {4, "argmax"}}, {{0, "g"}, {1, "mask"}});  // CUDA only
   return guarded(env, fn, [&]() -> Napi::Value {
-    check_ids_dev(env, mask, BL, 0, 2, fn, "mask");
-    grad_norm(g, mask, norms, rowmax, argmax, B, L, D);
+    check_ids_dev(env, a.mask, a.B * a.L, 0, 2, fn, "mask");
+    grad_norm(a.g, a.mask, a.norms, a.rowmax, a.argmax, a.B, a.L, a.D);
     return env.Undefined();
   });
 }
 
-// layerNormForward(x, gamma, beta, y, mean, rstd, rows, D, eps)
 Napi::Value LayerNormForward(const Napi::CallbackInfo& info) {
   const char* fn = "layerNormForward";
-  Napi::Env env = info.Env();
-  expect_args(info, 9, fn);
-  const int64_t rows = dim_arg(info, 6, fn, "rows"), D = dim_arg(info, 7, fn, "D");
-  const double eps = number_arg(info, 8, fn, "eps");
-  if (eps < 0) throw_range(env, std::string(fn) + ": eps must be >= 0");
-  if (D == 0 && rows > 0) throw_range(env, std::string(fn) + ": D must be >= 1 when rows > 0");
-  const int64_t len = checked_mul(env, fn, {rows, D});
-  const float* x = f32b(info, 0, fn, "x", len);
-  const float* gamma = f32b(info, 1, fn, "gamma", D);
-  const float* beta = f32b(info, 2, fn, "beta", D);
-  float* y = f32b(info, 3, fn, "y", len);
-  float* mean = f32b(info, 4, fn, "mean", rows);
-  float* rstd = f32b(info, 5, fn, "rstd", rows);
-  distinct(info, fn, {{3, "y"}, {4, "mean"}, {5, "rstd"}},
-           {{0, "x"}, {1, "gamma"}, {2, "beta"}, {3, "y"}, {4, "mean"}, {5, "rstd"}});
-  return guarded(env, fn, [&]() -> Napi::Value {
-    layer_norm_forward(x, gamma, beta, y, mean, rstd, rows, D, (float)eps);
-    return env.Undefined();
+  const DeviceBuffers call(info, fn);
+  const args::LayerNormForward a = args::parse_layer_norm_forward(call);
+  outputs_must_not_overlap(call, {{3, "y"}, {4, "mean"}, {5, "rstd"}},
+                           {{0, "x"}, {1, "gamma"}, {2, "beta"}});  // CUDA only
+  return guarded(info.Env(), fn, [&]() -> Napi::Value {
+    layer_norm_forward(a.x, a.gamma, a.beta, a.y, a.mean, a.rstd, a.rows, a.D, a.eps);
+    return info.Env().Undefined();
   });
 }
 
-// layerNormBackward(x, gamma, mean, rstd, dy, dx, dGamma, dBeta, rows, D)
 Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
-  const char* fn = "layerNormBackward";
-  Napi::Env env = info.Env();
-  expect_args(info, 10, fn);
-  const int64_t rows = dim_arg(info, 8, fn, "rows"), D = dim_arg(info, 9, fn, "D");
-  const int64_t len = checked_mul(env, fn, {rows, D});
-  const float* x = f32b(info, 0, fn, "x", len);
-  const float* gamma = f32b(info, 1, fn, "gamma", D);
-  const float* mean = f32b(info, 2, fn, "mean", rows);
-  const float* rstd = f32b(info, 3, fn, "rstd", rows);
-  const float* dy = f32b(info, 4, fn, "dy", len);
-  float* dx = f32b(info, 5, fn, "dx", len);
-  float* dgamma = f32b(info, 6, fn, "dGamma", D);
-  float* dbeta = f32b(info, 7, fn, "dBeta", D);
-  distinct(info, fn, {{5, "dx"}, {6, "dGamma"}, {7, "dBeta"}},
-           {{0, "x"}, {1, "gamma"}, {2, "mean"}, {3, "rstd"}, {4, "dy"}, {5, "dx"}, {6, "dGamma"}, {7, "dBeta"}});
-  return guarded(env, fn, [&]() -> Napi::Value {
-    layer_norm_backward(x, gamma, mean, rstd, dy, dx, dgamma, dbeta, rows, D);
-    return env.Undefined();
+  const args::LayerNormBackward a = args::parse_layer_norm_backward(DeviceBuffers(info, "layerNormBackward"));
+  return guarded(info.Env(), "layerNormBackward", [&]() -> Napi::Value {
+    layer_norm_backward(a.x, a.gamma, a.mean, a.rstd, a.dy, a.dx, a.dGamma, a.dBeta, a.rows, a.D);
+    return info.Env().Undefined();
   });
 }
 
-// binary(op, a, b, y, dims, stridesA, stridesB)
 Napi::Value Binary(const Napi::CallbackInfo& info) {
-  const char* fn = "binary";
-  Napi::Env env = info.Env();
-  expect_args(info, 7, fn);
-  const int32_t op = (int32_t)int_arg(info, 0, fn, "op", kBinaryAdd, kBinaryDiv);
-  const int64_t na = buf_length(info, 1, fn, "a", DType::F32), nb = buf_length(info, 2, fn, "b", DType::F32);
-  const int64_t ny = buf_length(info, 3, fn, "y", DType::F32);
-  const float* a = f32b(info, 1, fn, "a", na);
-  const float* b = f32b(info, 2, fn, "b", nb);
-  float* y = f32b(info, 3, fn, "y", ny);
-  const BroadcastLoop l = broadcast_loop_arg(info, 4, fn, na, nb, ny);
-  distinct(info, fn, {{3, "y"}}, {{1, "a"}, {2, "b"}});
-  return guarded(env, fn, [&]() -> Napi::Value {
-    binary_broadcast(op, a, b, y, l);
-    return env.Undefined();
+  const args::Binary b = args::parse_binary(DeviceBuffers(info, "binary"));
+  return guarded(info.Env(), "binary", [&]() -> Napi::Value {
+    binary_broadcast(b.op, b.a, b.b, b.y, b.loop);
+    return info.Env().Undefined();
   });
 }
 
-// geluForward(x, y)
 Napi::Value GeluForward(const Napi::CallbackInfo& info) {
-  const char* fn = "geluForward";
-  Napi::Env env = info.Env();
-  expect_args(info, 2, fn);
-  const int64_t n = buf_length(info, 0, fn, "x", DType::F32);
-  const float* x = f32b(info, 0, fn, "x", n);
-  float* y = f32b(info, 1, fn, "y", n);
-  distinct(info, fn, {{1, "y"}}, {{0, "x"}});
-  return guarded(env, fn, [&]() -> Napi::Value {
-    gelu_forward(x, y, n);
-    return env.Undefined();
+  const DeviceBuffers call(info, "geluForward");
+  const args::GeluForward g = args::parse_gelu_forward(call);
+  outputs_must_not_overlap(call, {{1, "y"}}, {{0, "x"}});  // CUDA only
+  return guarded(info.Env(), "geluForward", [&]() -> Napi::Value {
+    gelu_forward(g.x, g.y, g.n);
+    return info.Env().Undefined();
   });
 }
 
-// geluBackward(x, dy, dx)
 Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
-  const char* fn = "geluBackward";
-  Napi::Env env = info.Env();
-  expect_args(info, 3, fn);
-  const int64_t n = buf_length(info, 0, fn, "x", DType::F32);
-  const float* x = f32b(info, 0, fn, "x", n);
-  const float* dy = f32b(info, 1, fn, "dy", n);
-  float* dx = f32b(info, 2, fn, "dx", n);
-  distinct(info, fn, {{2, "dx"}}, {{0, "x"}, {1, "dy"}});
-  return guarded(env, fn, [&]() -> Napi::Value {
-    gelu_backward(x, dy, dx, n);
-    return env.Undefined();
+  const DeviceBuffers call(info, "geluBackward");
+  const args::GeluBackward g = args::parse_gelu_backward(call);
+  outputs_must_not_overlap(call, {{2, "dx"}}, {{0, "x"}, {1, "dy"}});  // CUDA only
+  return guarded(info.Env(), "geluBackward", [&]() -> Napi::Value {
+    gelu_backward(g.x, g.dy, g.dx, g.n);
+    return info.Env().Undefined();
   });
 }
 
-// softmaxForward(x, y, rows, C)
 Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
-  const char* fn = "softmaxForward";
-  Napi::Env env = info.Env();
-  expect_args(info, 4, fn);
-  const int64_t rows = dim_arg(info, 2, fn, "rows"), C = dim_arg(info, 3, fn, "C");
-  const int64_t len = checked_mul(env, fn, {rows, C});
-  const float* x = f32b(info, 0, fn, "x", len);
-  float* y = f32b(info, 1, fn, "y", len);
-  distinct(info, fn, {{1, "y"}}, {{0, "x"}});
-  return guarded(env, fn, [&]() -> Napi::Value {
-    softmax_forward(x, y, rows, C);
-    return env.Undefined();
+  const DeviceBuffers call(info, "softmaxForward");
+  const args::SoftmaxForward s = args::parse_softmax_forward(call);
+  outputs_must_not_overlap(call, {{1, "y"}}, {{0, "x"}});  // CUDA only
+  return guarded(info.Env(), "softmaxForward", [&]() -> Napi::Value {
+    softmax_forward(s.x, s.y, s.rows, s.C);
+    return info.Env().Undefined();
   });
 }
 
-// softmaxBackward(y, dy, dx, rows, C)
 Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
-  const char* fn = "softmaxBackward";
-  Napi::Env env = info.Env();
-  expect_args(info, 5, fn);
-  const int64_t rows = dim_arg(info, 3, fn, "rows"), C = dim_arg(info, 4, fn, "C");
-  const int64_t len = checked_mul(env, fn, {rows, C});
-  const float* y = f32b(info, 0, fn, "y", len);
-  const float* dy = f32b(info, 1, fn, "dy", len);
-  float* dx = f32b(info, 2, fn, "dx", len);
-  distinct(info, fn, {{2, "dx"}}, {{0, "y"}, {1, "dy"}});
-  return guarded(env, fn, [&]() -> Napi::Value {
-    softmax_backward(y, dy, dx, rows, C);
-    return env.Undefined();
+  const DeviceBuffers call(info, "softmaxBackward");
+  const args::SoftmaxBackward s = args::parse_softmax_backward(call);
+  outputs_must_not_overlap(call, {{2, "dx"}}, {{0, "y"}, {1, "dy"}});  // CUDA only
+  return guarded(info.Env(), "softmaxBackward", [&]() -> Napi::Value {
+    softmax_backward(s.y, s.dy, s.dx, s.rows, s.C);
+    return info.Env().Undefined();
   });
 }
 
-// adamStep(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step)
 Napi::Value AdamStep(const Napi::CallbackInfo& info) {
-  const char* fn = "adamStep";
-  Napi::Env env = info.Env();
-  expect_args(info, 11, fn);
-  const int64_t n = buf_length(info, 0, fn, "param", DType::F32);
-  float* param = f32b(info, 0, fn, "param", n);
-  const float* grad = f32b(info, 1, fn, "grad", n);
-  float* m = f32b(info, 2, fn, "m", n);
-  float* v = f32b(info, 3, fn, "v", n);
-  const double lr = number_arg(info, 4, fn, "lr");
-  const double beta1 = number_arg(info, 5, fn, "beta1");
-  const double beta2 = number_arg(info, 6, fn, "beta2");
-  const double eps = number_arg(info, 7, fn, "eps");
-  const double wd = number_arg(info, 8, fn, "weightDecay");
-  const bool decoupled = bool_arg(info, 9, fn, "decoupled");
-  const int64_t step = int_arg(info, 10, fn, "step", 1, (int64_t(1) << 53) - 1);
-  if (!(beta1 >= 0 && beta1 < 1)) throw_range(env, std::string(fn) + ": beta1 must be in [0, 1)");
-  if (!(beta2 >= 0 && beta2 < 1)) throw_range(env, std::string(fn) + ": beta2 must be in [0, 1)");
-  distinct(info, fn, {{0, "param"}, {2, "m"}, {3, "v"}}, {{0, "param"}, {1, "grad"}, {2, "m"}, {3, "v"}});
-  return guarded(env, fn, [&]() -> Napi::Value {
-    adam_step(param, grad, m, v, n, adam_coeffs(lr, beta1, beta2, eps, wd, decoupled, (double)step));
-    return env.Undefined();
+  const args::AdamStep a = args::parse_adam_step(DeviceBuffers(info, "adamStep"));
+  return guarded(info.Env(), "adamStep", [&]() -> Napi::Value {
+    adam_step(a.param, a.grad, a.m, a.v, a.n,
+              adam_coeffs(a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, a.decoupled, (double)a.step));
+    return info.Env().Undefined();
   });
-}
-
-// ---- fused kernels (argument order of native/bind_fused.cc) -------------------------------------
-
-int32_t ignore_arg(const Napi::CallbackInfo& info, size_t i, const char* fn) {
-  return (int32_t)int_arg(info, i, fn, "ignoreIndex", INT32_MIN, INT32_MAX);
 }
 
 void check_targets_dev(Napi::Env env, const int32_t* t, int64_t N, int64_t V, int32_t ignore, const char* fn) {
@@ -637,121 +519,56 @@ void check_targets_dev(Napi::Env env, const int32_t* t, int64_t N, int64_t V, in
   check_ids_dev(env, t, N, 0, V, fn, "targets", true, ignore, how.c_str());
 }
 
-// crossEntropyForward(logits, targets, weights, loss, lse, N, C, ignoreIndex)
+void check_mask01_dev(Napi::Env env, const int32_t* mask, int64_t n, const char* fn, const char* name) {
+  check_ids_dev(env, mask, n, 0, 2, fn, name, false, 0, " must be 0 or 1");
+}
+
 Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
   const char* fn = "crossEntropyForward";
   Napi::Env env = info.Env();
-  expect_args(info, 8, fn);
-  const int64_t N = dim_arg(info, 5, fn, "N"), C = dim_arg(info, 6, fn, "C");
-  const int32_t ignore = ignore_arg(info, 7, fn);
-  const float* logits = f32b(info, 0, fn, "logits", checked_mul(env, fn, {N, C}));
-  const int32_t* targets = i32b(info, 1, fn, "targets", N);
-  const float* weights = static_cast<float*>(buf_arg(info, 2, fn, "weights", DType::F32, N, true).ptr);
-  float* loss = f32b(info, 3, fn, "loss", N);
-  float* lse = f32b(info, 4, fn, "lse", N);
-  distinct(info, fn, {{3, "loss"}, {4, "lse"}}, {{0, "logits"}, {1, "targets"}, {2, "weights"}, {3, "loss"}, {4, "lse"}});
+  const args::CrossEntropyForward a = args::parse_cross_entropy_forward(DeviceBuffers(info, fn));
   return guarded(env, fn, [&]() -> Napi::Value {
-    check_targets_dev(env, targets, N, C, ignore, fn);
-    cross_entropy_forward(logits, targets, weights, loss, lse, N, C, ignore);
+    check_targets_dev(env, a.targets, a.N, a.C, a.ignore, fn);
+    cross_entropy_forward(a.logits, a.targets, a.weights, a.loss, a.lse, a.N, a.C, a.ignore);
     return env.Undefined();
   });
 }
 
-// crossEntropyBackward(logits, targets, weights, lse, dLoss, dLogits, N, C, ignoreIndex)
 Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   const char* fn = "crossEntropyBackward";
   Napi::Env env = info.Env();
-  expect_args(info, 9, fn);
-  const int64_t N = dim_arg(info, 6, fn, "N"), C = dim_arg(info, 7, fn, "C");
-  const int32_t ignore = ignore_arg(info, 8, fn);
-  const int64_t NC = checked_mul(env, fn, {N, C});
-  const float* logits = f32b(info, 0, fn, "logits", NC);
-  const int32_t* targets = i32b(info, 1, fn, "targets", N);
-  const float* weights = static_cast<float*>(buf_arg(info, 2, fn, "weights", DType::F32, N, true).ptr);
-  const float* lse = f32b(info, 3, fn, "lse", N);
-  const float* dloss = f32b(info, 4, fn, "dLoss", N);
-  float* dlogits = f32b(info, 5, fn, "dLogits", NC);
-  distinct(info, fn, {{5, "dLogits"}}, {{0, "logits"}, {1, "targets"}, {2, "weights"}, {3, "lse"}, {4, "dLoss"}});
+  const args::CrossEntropyBackward a = args::parse_cross_entropy_backward(DeviceBuffers(info, fn));
   return guarded(env, fn, [&]() -> Napi::Value {
-    check_targets_dev(env, targets, N, C, ignore, fn);
-    cross_entropy_backward(logits, targets, weights, lse, dloss, dlogits, N, C, ignore);
+    check_targets_dev(env, a.targets, a.N, a.C, a.ignore, fn);
+    cross_entropy_backward(a.logits, a.targets, a.weights, a.lse, a.dLoss, a.dLogits, a.N, a.C, a.ignore);
     return env.Undefined();
   });
 }
 
-// projCeForward(hidden, table, targets, weights, loss, lse, N, D, V, ignoreIndex)
 Napi::Value ProjCeForward(const Napi::CallbackInfo& info) {
   const char* fn = "projCeForward";
   Napi::Env env = info.Env();
-  expect_args(info, 10, fn);
-  const int64_t N = dim_arg(info, 6, fn, "N"), D = dim_arg(info, 7, fn, "D"), V = dim_arg(info, 8, fn, "V");
-  const int32_t ignore = ignore_arg(info, 9, fn);
-  const float* hidden = f32b(info, 0, fn, "hidden", checked_mul(env, fn, {N, D}));
-  const float* table = f32b(info, 1, fn, "table", checked_mul(env, fn, {V, D}));
-  const int32_t* targets = i32b(info, 2, fn, "targets", N);
-  const float* weights = static_cast<float*>(buf_arg(info, 3, fn, "weights", DType::F32, N, true).ptr);
-  float* loss = f32b(info, 4, fn, "loss", N);
-  float* lse = f32b(info, 5, fn, "lse", N);
-  distinct(info, fn, {{4, "loss"}, {5, "lse"}},
-           {{0, "hidden"}, {1, "table"}, {2, "targets"}, {3, "weights"}, {4, "loss"}, {5, "lse"}});
+  const args::ProjCeForward a = args::parse_proj_ce_forward(DeviceBuffers(info, fn));
   return guarded(env, fn, [&]() -> Napi::Value {
-    check_targets_dev(env, targets, N, V, ignore, fn);
-    proj_ce_forward(hidden, table, targets, weights, loss, lse, N, D, V, ignore);
+    check_targets_dev(env, a.targets, a.N, a.V, a.ignore, fn);
+    proj_ce_forward(a.hidden, a.table, a.targets, a.weights, a.loss, a.lse, a.N, a.D, a.V, a.ignore);
     return env.Undefined();
   });
 }
 
-// projCeBackward(hidden, table, targets, weights, lse, dLoss, dHidden|null, dTable|null, N, D, V, ignoreIndex)
 Napi::Value ProjCeBackward(const Napi::CallbackInfo& info) {
   const char* fn = "projCeBackward";
   Napi::Env env = info.Env();
-  expect_args(info, 12, fn);
-  const int64_t N = dim_arg(info, 8, fn, "N"), D = dim_arg(info, 9, fn, "D"), V = dim_arg(info, 10, fn, "V");
-  const int32_t ignore = ignore_arg(info, 11, fn);
-  const int64_t ND = checked_mul(env, fn, {N, D}), VD = checked_mul(env, fn, {V, D});
-  const float* hidden = f32b(info, 0, fn, "hidden", ND);
-  const float* table = f32b(info, 1, fn, "table", VD);
-  const int32_t* targets = i32b(info, 2, fn, "targets", N);
-  const float* weights = static_cast<float*>(buf_arg(info, 3, fn, "weights", DType::F32, N, true).ptr);
-  const float* lse = f32b(info, 4, fn, "lse", N);
-  const float* dloss = f32b(info, 5, fn, "dLoss", N);
-  // either gradient may be null: not wanted (A-FSR's first pass needs dHidden only)
-  float* dhidden = static_cast<float*>(buf_arg(info, 6, fn, "dHidden", DType::F32, ND, true).ptr);
-  float* dtable = static_cast<float*>(buf_arg(info, 7, fn, "dTable", DType::F32, VD, true).ptr);
-  distinct(info, fn, {{6, "dHidden"}, {7, "dTable"}},
-           {{0, "hidden"}, {1, "table"}, {2, "targets"}, {3, "weights"}, {4, "lse"}, {5, "dLoss"}, {6, "dHidden"},
-            {7, "dTable"}});
+  const args::ProjCeBackward a = args::parse_proj_ce_backward(DeviceBuffers(info, fn));
   return guarded(env, fn, [&]() -> Napi::Value {
-    check_targets_dev(env, targets, N, V, ignore, fn);
-    proj_ce_backward(hidden, table, targets, weights, lse, dloss, dhidden, dtable, N, D, V, ignore);
+    check_targets_dev(env, a.targets, a.N, a.V, a.ignore, fn);
+    proj_ce_backward(a.hidden, a.table, a.targets, a.weights, a.lse, a.dLoss, a.dHidden, a.dTable, a.N, a.D, a.V,
+                     a.ignore);
     return env.Undefined();
   });
 }
 
-// reads B, H, L, dh, causal, scale, dropout, key, interleaved from info[first..first+8]
-AttnArgs attn_dims(const Napi::CallbackInfo& info, size_t first, const char* fn) {
-  Napi::Env env = info.Env();
-  AttnArgs d;
-  d.B = dim_arg(info, first, fn, "B");
-  d.H = dim_arg(info, first + 1, fn, "H");
-  d.L = dim_arg(info, first + 2, fn, "L");
-  d.dh = dim_arg(info, first + 3, fn, "dh");
-  d.causal = bool_arg(info, first + 4, fn, "causal");
-  d.scale = (float)number_arg(info, first + 5, fn, "scale");
-  d.dropout = number_arg(info, first + 6, fn, "dropout");
-  if (!(d.dropout >= 0.0 && d.dropout < 1.0)) {
-    throw_range(env, std::string(fn) + ": dropout probability must be in [0, 1), got " + std::to_string(d.dropout));
-  }
-  if (d.dropout > 0.0) {
-    if (info[first + 7].IsNull() || info[first + 7].IsUndefined()) {
-      throw_range(env, std::string(fn) + ": dropout " + std::to_string(d.dropout) + " > 0 needs an rng key, got null");
-    }
-    d.key = key_arg(info, first + 7, fn);
-  }
-  d.interleaved = bool_arg(info, first + 8, fn, "interleaved");
-  return d;
-}
-
+// the device's shared memory per block bounds the head size
 void check_attn_smem(Napi::Env env, const char* fn, int64_t dh) {
   const size_t need = attention_smem_bytes(dh);
   const size_t have = (size_t)device_props().smem_per_block_optin;
@@ -761,175 +578,77 @@ void check_attn_smem(Napi::Env env, const char* fn, int64_t dh) {
   }
 }
 
-// attentionForward(q, k, v, keyMask, out, lse, B, H, L, dh, causal, scale, dropout, key, interleaved)
 Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   const char* fn = "attentionForward";
   Napi::Env env = info.Env();
-  expect_args(info, 15, fn);
-  const AttnArgs d = attn_dims(info, 6, fn);
-  const int64_t n = checked_mul(env, fn, {d.B, d.H, d.L, d.dh});
-  const float* q = f32b(info, 0, fn, "q", n);
-  const float* k = f32b(info, 1, fn, "k", n);
-  const float* v = f32b(info, 2, fn, "v", n);
-  const int32_t* mask = i32b(info, 3, fn, "keyMask", checked_mul(env, fn, {d.B, d.L}));
-  float* out = f32b(info, 4, fn, "out", n);
-  float* lse = f32b(info, 5, fn, "lse", checked_mul(env, fn, {d.B, d.H, d.L}));
-  distinct(info, fn, {{4, "out"}, {5, "lse"}}, {{0, "q"}, {1, "k"}, {2, "v"}, {3, "keyMask"}, {4, "out"}, {5, "lse"}});
+  const args::AttentionForward a = args::parse_attention_forward(DeviceBuffers(info, fn));
   return guarded(env, fn, [&]() -> Napi::Value {
-    check_attn_smem(env, fn, d.dh);
-    check_ids_dev(env, mask, d.B * d.L, 0, 2, fn, "keyMask", false, 0, " must be 0 or 1");
-    attention_forward(q, k, v, mask, out, lse, d);
+    check_attn_smem(env, fn, a.d.dh);
+    check_mask01_dev(env, a.keyMask, a.d.B * a.d.L, fn, "keyMask");
+    attention_forward(a.q, a.k, a.v, a.keyMask, a.out, a.lse, a.d);
     return env.Undefined();
   });
 }
 
-// attentionBackward(q, k, v, keyMask, out, lse, dOut, dq, dk, dv, B, H, L, dh, causal, scale, dropout, key,
-//                   interleaved)
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   const char* fn = "attentionBackward";
   Napi::Env env = info.Env();
-  expect_args(info, 19, fn);
-  const AttnArgs d = attn_dims(info, 10, fn);
-  const int64_t n = checked_mul(env, fn, {d.B, d.H, d.L, d.dh});
-  const float* q = f32b(info, 0, fn, "q", n);
-  const float* k = f32b(info, 1, fn, "k", n);
-  const float* v = f32b(info, 2, fn, "v", n);
-  const int32_t* mask = i32b(info, 3, fn, "keyMask", checked_mul(env, fn, {d.B, d.L}));
-  const float* out = f32b(info, 4, fn, "out", n);
-  const float* lse = f32b(info, 5, fn, "lse", checked_mul(env, fn, {d.B, d.H, d.L}));
-  const float* dout = f32b(info, 6, fn, "dOut", n);
-  float* dq = f32b(info, 7, fn, "dq", n);
-  float* dk = f32b(info, 8, fn, "dk", n);
-  float* dv = f32b(info, 9, fn, "dv", n);
-  distinct(info, fn, {{7, "dq"}, {8, "dk"}, {9, "dv"}},
-           {{0, "q"}, {1, "k"}, {2, "v"}, {3, "keyMask"}, {4, "out"}, {5, "lse"}, {6, "dOut"}, {7, "dq"}, {8, "dk"},
-            {9, "dv"}});
+  const args::AttentionBackward a = args::parse_attention_backward(DeviceBuffers(info, fn));
   return guarded(env, fn, [&]() -> Napi::Value {
-    check_attn_smem(env, fn, d.dh);
-    check_ids_dev(env, mask, d.B * d.L, 0, 2, fn, "keyMask", false, 0, " must be 0 or 1");
-    attention_backward(q, k, v, mask, out, lse, dout, dq, dk, dv, d);
+    check_attn_smem(env, fn, a.d.dh);
+    check_mask01_dev(env, a.keyMask, a.d.B * a.d.L, fn, "keyMask");
+    attention_backward(a.q, a.k, a.v, a.keyMask, a.out, a.lse, a.dOut, a.dq, a.dk, a.dv, a.d);
     return env.Undefined();
   });
 }
 
-// gruForward(x, h0, wIh, wHh, bIh, bHh, out, cache, B, L, I, H)
 Napi::Value GruForward(const Napi::CallbackInfo& info) {
-  const char* fn = "gruForward";
-  Napi::Env env = info.Env();
-  expect_args(info, 12, fn);
-  const int64_t B = dim_arg(info, 8, fn, "B"), L = dim_arg(info, 9, fn, "L");
-  const int64_t I = dim_arg(info, 10, fn, "I"), H = dim_arg(info, 11, fn, "H");
-  const int64_t G = checked_mul(env, fn, {3, H});
-  const float* x = f32b(info, 0, fn, "x", checked_mul(env, fn, {B, L, I}));
-  const float* h0 = f32b(info, 1, fn, "h0", checked_mul(env, fn, {B, H}));
-  const float* wih = f32b(info, 2, fn, "wIh", checked_mul(env, fn, {G, I}));
-  const float* whh = f32b(info, 3, fn, "wHh", checked_mul(env, fn, {G, H}));
-  const float* bih = f32b(info, 4, fn, "bIh", G);
-  const float* bhh = f32b(info, 5, fn, "bHh", G);
-  float* out = f32b(info, 6, fn, "out", checked_mul(env, fn, {B, L, H}));
-  float* cache = f32b(info, 7, fn, "cache", checked_mul(env, fn, {B, L, 4, H}));
-  distinct(info, fn, {{6, "out"}, {7, "cache"}},
-           {{0, "x"}, {1, "h0"}, {2, "wIh"}, {3, "wHh"}, {4, "bIh"}, {5, "bHh"}, {6, "out"}, {7, "cache"}});
-  return guarded(env, fn, [&]() -> Napi::Value {
-    gru_forward(x, h0, wih, whh, bih, bhh, out, cache, B, L, I, H);
-    return env.Undefined();
+  const args::GruForward a = args::parse_gru_forward(DeviceBuffers(info, "gruForward"));
+  return guarded(info.Env(), "gruForward", [&]() -> Napi::Value {
+    gru_forward(a.x, a.h0, a.wIh, a.wHh, a.bIh, a.bHh, a.out, a.cache, a.B, a.L, a.I, a.H);
+    return info.Env().Undefined();
   });
 }
 
-// gruBackward(x, h0, wIh, wHh, out, cache, dOut, dx, dh0, dWIh, dWHh, dBIh, dBHh, B, L, I, H)
 Napi::Value GruBackward(const Napi::CallbackInfo& info) {
-  const char* fn = "gruBackward";
-  Napi::Env env = info.Env();
-  expect_args(info, 17, fn);
-  const int64_t B = dim_arg(info, 13, fn, "B"), L = dim_arg(info, 14, fn, "L");
-  const int64_t I = dim_arg(info, 15, fn, "I"), H = dim_arg(info, 16, fn, "H");
-  const int64_t G = checked_mul(env, fn, {3, H});
-  const int64_t nx = checked_mul(env, fn, {B, L, I}), nh = checked_mul(env, fn, {B, H});
-  const int64_t nwi = checked_mul(env, fn, {G, I}), nwh = checked_mul(env, fn, {G, H});
-  const int64_t nout = checked_mul(env, fn, {B, L, H});
-  const float* x = f32b(info, 0, fn, "x", nx);
-  const float* h0 = f32b(info, 1, fn, "h0", nh);
-  const float* wih = f32b(info, 2, fn, "wIh", nwi);
-  const float* whh = f32b(info, 3, fn, "wHh", nwh);
-  const float* out = f32b(info, 4, fn, "out", nout);
-  const float* cache = f32b(info, 5, fn, "cache", checked_mul(env, fn, {B, L, 4, H}));
-  const float* dout = f32b(info, 6, fn, "dOut", nout);
-  float* dx = f32b(info, 7, fn, "dx", nx);
-  float* dh0 = f32b(info, 8, fn, "dh0", nh);
-  float* dwih = f32b(info, 9, fn, "dWIh", nwi);
-  float* dwhh = f32b(info, 10, fn, "dWHh", nwh);
-  float* dbih = f32b(info, 11, fn, "dBIh", G);
-  float* dbhh = f32b(info, 12, fn, "dBHh", G);
-  distinct(info, fn, {{7, "dx"}, {8, "dh0"}, {9, "dWIh"}, {10, "dWHh"}, {11, "dBIh"}, {12, "dBHh"}},
-           {{0, "x"}, {1, "h0"}, {2, "wIh"}, {3, "wHh"}, {4, "out"}, {5, "cache"}, {6, "dOut"}, {7, "dx"},
-            {8, "dh0"}, {9, "dWIh"}, {10, "dWHh"}, {11, "dBIh"}, {12, "dBHh"}});
-  return guarded(env, fn, [&]() -> Napi::Value {
-    gru_backward(x, h0, wih, whh, out, cache, dout, dx, dh0, dwih, dwhh, dbih, dbhh, B, L, I, H);
-    return env.Undefined();
+  const args::GruBackward a = args::parse_gru_backward(DeviceBuffers(info, "gruBackward"));
+  return guarded(info.Env(), "gruBackward", [&]() -> Napi::Value {
+    gru_backward(a.x, a.h0, a.wIh, a.wHh, a.out, a.cache, a.dOut, a.dx, a.dh0, a.dWIh, a.dWHh, a.dBIh, a.dBHh, a.B,
+                 a.L, a.I, a.H);
+    return info.Env().Undefined();
   });
 }
 
-// cosineTopk(x, queries, indices, similarities, N, D, k)
 Napi::Value CosineTopk(const Napi::CallbackInfo& info) {
   const char* fn = "cosineTopk";
   Napi::Env env = info.Env();
-  expect_args(info, 7, fn);
-  const int64_t N = dim_arg(info, 4, fn, "N"), D = dim_arg(info, 5, fn, "D"), k = dim_arg(info, 6, fn, "k");
-  if (k > N - 1) {
-    throw_range(env, std::string(fn) + ": k = " + S(k) + " must be at most N-1 = " + S(N - 1) +
-                         " (the query itself is excluded)");
-  }
-  const float* x = f32b(info, 0, fn, "x", checked_mul(env, fn, {N, D}));
-  const bool has_q = !(info[1].IsNull() || info[1].IsUndefined());
-  const int64_t Q = has_q ? buf_length(info, 1, fn, "queries", DType::I32) : N;
-  const int32_t* queries = has_q ? i32b(info, 1, fn, "queries", Q) : nullptr;
-  const int64_t Qk = checked_mul(env, fn, {Q, k});
-  int32_t* indices = i32b(info, 2, fn, "indices", Qk);
-  float* sims = f32b(info, 3, fn, "similarities", Qk);
-  distinct(info, fn, {{2, "indices"}, {3, "similarities"}},
-           {{0, "x"}, {1, "queries"}, {2, "indices"}, {3, "similarities"}});
+  const args::CosineTopk a = args::parse_cosine_topk(DeviceBuffers(info, fn));
   return guarded(env, fn, [&]() -> Napi::Value {
-    if (queries) check_ids_dev(env, queries, Q, 0, N, fn, "queries");
-    cosine_topk(x, queries, Q, indices, sims, N, D, k);
+    if (a.queries) check_ids_dev(env, a.queries, a.Q, 0, a.N, fn, "queries");
+    cosine_topk(a.x, a.queries, a.Q, a.indices, a.similarities, a.N, a.D, a.k);
     return env.Undefined();
   });
 }
 
-// twoHop(indices, twoHop, count, N, k)
 Napi::Value TwoHop(const Napi::CallbackInfo& info) {
   const char* fn = "twoHop";
   Napi::Env env = info.Env();
-  expect_args(info, 5, fn);
-  const int64_t N = dim_arg(info, 3, fn, "N");
-  const int64_t k = int_arg(info, 4, fn, "k", 0, 46340);  // k + k² must fit an int32
-  const int64_t width = k + k * k;
-  const int32_t* indices = i32b(info, 0, fn, "indices", checked_mul(env, fn, {N, k}));
-  int32_t* out = i32b(info, 1, fn, "twoHop", checked_mul(env, fn, {N, width}));
-  int32_t* count = i32b(info, 2, fn, "count", N);
-  distinct(info, fn, {{1, "twoHop"}, {2, "count"}}, {{0, "indices"}, {1, "twoHop"}, {2, "count"}});
+  const args::TwoHop a = args::parse_two_hop(DeviceBuffers(info, fn));
   return guarded(env, fn, [&]() -> Napi::Value {
-    check_ids_dev(env, indices, N * k, 0, N, fn, "indices");
-    two_hop(indices, out, count, N, k);
+    check_ids_dev(env, a.indices, a.N * a.k, 0, a.N, fn, "indices");
+    two_hop(a.indices, a.twoHop, a.count, a.N, a.k);
     return env.Undefined();
   });
 }
 
-// dirichlet(counts, out, rows, K, alpha, key)
 Napi::Value Dirichlet(const Napi::CallbackInfo& info) {
   const char* fn = "dirichlet";
   Napi::Env env = info.Env();
-  expect_args(info, 6, fn);
-  const int64_t rows = dim_arg(info, 2, fn, "rows"), K = dim_arg(info, 3, fn, "K");
-  const double alpha = number_arg(info, 4, fn, "alpha");
-  if (!(alpha > 0)) throw_range(env, std::string(fn) + ": alpha must be positive and finite, got " + std::to_string(alpha));
-  const RngKey key = key_arg(info, 5, fn);
-  const int32_t* counts = i32b(info, 0, fn, "counts", rows);
-  float* out = f32b(info, 1, fn, "out", checked_mul(env, fn, {rows, K}));
-  distinct(info, fn, {{1, "out"}}, {{0, "counts"}});
+  const args::Dirichlet a = args::parse_dirichlet(DeviceBuffers(info, fn));
   return guarded(env, fn, [&]() -> Napi::Value {
-    const std::string how = " is outside [1, " + S(K) + "]";
-    check_ids_dev(env, counts, rows, 1, K + 1, fn, "counts", false, 0, how.c_str());
-    dirichlet(counts, out, rows, K, alpha, key);
+    const std::string how = " is outside [1, " + S(a.K) + "]";
+    check_ids_dev(env, a.counts, a.rows, 1, a.K + 1, fn, "counts", false, 0, how.c_str());
+    dirichlet(a.counts, a.out, a.rows, a.K, a.alpha, a.key);
     return env.Undefined();
   });
 }
@@ -939,89 +658,48 @@ void check_neighbour_ids_dev(Napi::Env env, const int32_t* ids, int64_t n, int64
   check_ids_dev(env, ids, n, 0, V, fn, "ids", true, -1, how.c_str());
 }
 
-// neighbourMix(table, ids, w, out, R, K, V, D)
 Napi::Value NeighbourMix(const Napi::CallbackInfo& info) {
   const char* fn = "neighbourMix";
   Napi::Env env = info.Env();
-  expect_args(info, 8, fn);
-  const int64_t R = dim_arg(info, 4, fn, "R"), K = dim_arg(info, 5, fn, "K");
-  const int64_t V = dim_arg(info, 6, fn, "V"), D = dim_arg(info, 7, fn, "D");
-  const int64_t RK = checked_mul(env, fn, {R, K});
-  const float* table = f32b(info, 0, fn, "table", checked_mul(env, fn, {V, D}));
-  const int32_t* ids = i32b(info, 1, fn, "ids", RK);
-  const float* w = f32b(info, 2, fn, "w", RK);
-  float* out = f32b(info, 3, fn, "out", checked_mul(env, fn, {R, D}));
-  distinct(info, fn, {{3, "out"}}, {{0, "table"}, {1, "ids"}, {2, "w"}});
+  const args::NeighbourMix a = args::parse_neighbour_mix(DeviceBuffers(info, fn), false);
   return guarded(env, fn, [&]() -> Napi::Value {
-    check_neighbour_ids_dev(env, ids, RK, V, fn);
-    neighbour_mix(table, ids, w, out, R, K, V, D);
+    check_neighbour_ids_dev(env, a.ids, a.R * a.K, a.V, fn);
+    neighbour_mix(a.rows, a.ids, a.w, a.out, a.R, a.K, a.V, a.D);
     return env.Undefined();
   });
 }
 
-// neighbourMixBackward(dOut, ids, w, dTable, R, K, V, D)
 Napi::Value NeighbourMixBackward(const Napi::CallbackInfo& info) {
   const char* fn = "neighbourMixBackward";
   Napi::Env env = info.Env();
-  expect_args(info, 8, fn);
-  const int64_t R = dim_arg(info, 4, fn, "R"), K = dim_arg(info, 5, fn, "K");
-  const int64_t V = dim_arg(info, 6, fn, "V"), D = dim_arg(info, 7, fn, "D");
-  const int64_t RK = checked_mul(env, fn, {R, K});
-  if (RK >= (int64_t(1) << 32)) throw_range(env, "neighbourMixBackward: R·K must be below 2^32");
-  const float* dout = f32b(info, 0, fn, "dOut", checked_mul(env, fn, {R, D}));
-  const int32_t* ids = i32b(info, 1, fn, "ids", RK);
-  const float* w = f32b(info, 2, fn, "w", RK);
-  float* dtable = f32b(info, 3, fn, "dTable", checked_mul(env, fn, {V, D}));
-  distinct(info, fn, {{3, "dTable"}}, {{0, "dOut"}, {1, "ids"}, {2, "w"}});
+  const args::NeighbourMix a = args::parse_neighbour_mix(DeviceBuffers(info, fn), true);
+  // CUDA only: the device sort's keys are id << 32 | slot
+  if (a.R * a.K >= (int64_t(1) << 32)) throw_range(env, "neighbourMixBackward: R·K must be below 2^32");
   return guarded(env, fn, [&]() -> Napi::Value {
-    check_neighbour_ids_dev(env, ids, RK, V, fn);
-    neighbour_mix_backward(dout, ids, w, dtable, R, K, V, D);
+    check_neighbour_ids_dev(env, a.ids, a.R * a.K, a.V, fn);
+    neighbour_mix_backward(a.rows, a.ids, a.w, a.out, a.R, a.K, a.V, a.D);
     return env.Undefined();
   });
 }
 
-// narmAttentionForward(q, k, w, mask, alpha, B, T, L, H)
 Napi::Value NarmAttentionForward(const Napi::CallbackInfo& info) {
   const char* fn = "narmAttentionForward";
   Napi::Env env = info.Env();
-  expect_args(info, 9, fn);
-  const int64_t B = dim_arg(info, 5, fn, "B"), T = dim_arg(info, 6, fn, "T");
-  const int64_t L = dim_arg(info, 7, fn, "L"), H = dim_arg(info, 8, fn, "H");
-  check_narm_dims(env, fn, T, L);
-  const float* q = f32b(info, 0, fn, "q", checked_mul(env, fn, {B, T, H}));
-  const float* k = f32b(info, 1, fn, "k", checked_mul(env, fn, {B, L, H}));
-  const float* w = f32b(info, 2, fn, "w", H);
-  const int32_t* mask = i32b(info, 3, fn, "mask", checked_mul(env, fn, {B, L}));
-  float* alpha = f32b(info, 4, fn, "alpha", checked_mul(env, fn, {B, T, L}));
-  distinct(info, fn, {{4, "alpha"}}, {{0, "q"}, {1, "k"}, {2, "w"}, {3, "mask"}});
+  const args::NarmAttentionForward a = args::parse_narm_attention_forward(DeviceBuffers(info, fn));
   return guarded(env, fn, [&]() -> Napi::Value {
-    check_ids_dev(env, mask, B * L, 0, 2, fn, "mask", false, 0, " must be 0 or 1");
-    narm_attention_forward(q, k, w, mask, alpha, B, T, L, H);
+    check_mask01_dev(env, a.mask, a.B * a.L, fn, "mask");
+    narm_attention_forward(a.q, a.k, a.w, a.mask, a.alpha, a.B, a.T, a.L, a.H);
     return env.Undefined();
   });
 }
 
-// narmAttentionBackward(q, k, w, mask, dAlpha, dq, dk, dw, B, T, L, H)
 Napi::Value NarmAttentionBackward(const Napi::CallbackInfo& info) {
   const char* fn = "narmAttentionBackward";
   Napi::Env env = info.Env();
-  expect_args(info, 12, fn);
-  const int64_t B = dim_arg(info, 8, fn, "B"), T = dim_arg(info, 9, fn, "T");
-  const int64_t L = dim_arg(info, 10, fn, "L"), H = dim_arg(info, 11, fn, "H");
-  check_narm_dims(env, fn, T, L);
-  const float* q = f32b(info, 0, fn, "q", checked_mul(env, fn, {B, T, H}));
-  const float* k = f32b(info, 1, fn, "k", checked_mul(env, fn, {B, L, H}));
-  const float* w = f32b(info, 2, fn, "w", H);
-  const int32_t* mask = i32b(info, 3, fn, "mask", checked_mul(env, fn, {B, L}));
-  const float* dalpha = f32b(info, 4, fn, "dAlpha", checked_mul(env, fn, {B, T, L}));
-  float* dq = f32b(info, 5, fn, "dq", checked_mul(env, fn, {B, T, H}));
-  float* dk = f32b(info, 6, fn, "dk", checked_mul(env, fn, {B, L, H}));
-  float* dw = f32b(info, 7, fn, "dw", H);
-  distinct(info, fn, {{5, "dq"}, {6, "dk"}, {7, "dw"}},
-           {{0, "q"}, {1, "k"}, {2, "w"}, {3, "mask"}, {4, "dAlpha"}, {5, "dq"}, {6, "dk"}, {7, "dw"}});
+  const args::NarmAttentionBackward a = args::parse_narm_attention_backward(DeviceBuffers(info, fn));
   return guarded(env, fn, [&]() -> Napi::Value {
-    check_ids_dev(env, mask, B * L, 0, 2, fn, "mask", false, 0, " must be 0 or 1");
-    narm_attention_backward(q, k, w, mask, dalpha, dq, dk, dw, B, T, L, H);
+    check_mask01_dev(env, a.mask, a.B * a.L, fn, "mask");
+    narm_attention_backward(a.q, a.k, a.w, a.mask, a.dAlpha, a.dq, a.dk, a.dw, a.B, a.T, a.L, a.H);
     return env.Undefined();
   });
 }

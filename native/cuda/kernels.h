@@ -8,6 +8,7 @@
 
 #include "cuda/runtime.h"
 #include "seqfair/adam.h"
+#include "seqfair/attention.h"
 #include "seqfair/binary.h"
 #include "seqfair/philox.h"
 
@@ -91,21 +92,14 @@ void narm_attention_backward(const float* q, const float* k, const float* w, con
                              float* dq, float* dk, float* dw, int64_t B, int64_t T, int64_t L, int64_t H);
 
 // ---- attention.cu ----------------------------------------------------------------------------
-struct AttnArgs {
-  int64_t B = 0, H = 0, L = 0, dh = 0;
-  bool causal = false;
-  float scale = 1.0f;
-  double dropout = 0.0;
-  RngKey key{0, 0, 0};
-  bool interleaved = false;  // q, k, v, out and gradients (B,L,H,dh) instead of (B,H,L,dh)
-};
+// AttnDims (seqfair/attention.h): the shape and options of one call
 // bytes of dynamic shared memory the attention kernels need for head size dh (bind.cc compares it
 // with the device's limit before launching)
 size_t attention_smem_bytes(int64_t dh);
 void attention_forward(const float* q, const float* k, const float* v, const int32_t* mask, float* out, float* lse,
-                       const AttnArgs& d);
+                       const AttnDims& d);
 void attention_backward(const float* q, const float* k, const float* v, const int32_t* mask, const float* out,
-                        const float* lse, const float* dout, float* dq, float* dk, float* dv, const AttnArgs& d);
+                        const float* lse, const float* dout, float* dq, float* dk, float* dv, const AttnDims& d);
 
 // ---- gru.cu ----------------------------------------------------------------------------------
 void gru_forward(const float* x, const float* h0, const float* w_ih, const float* w_hh, const float* b_ih,

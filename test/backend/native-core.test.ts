@@ -705,6 +705,12 @@ describe('7. bad inputs', () => {
     expect(() => addon.scatterAdd(new Float32Array(4), Int32Array.of(1), table, 4, 3)).toThrow(RangeError);
     expect(() => addon.gradNorm(new Float32Array(4), Int32Array.of(1, 2), new Float32Array(2), new Float32Array(1), new Int32Array(1), 1, 2, 2))
       .toThrow(/mask\[1\] = 2/);
+    // an output sharing bytes with the ids would overwrite them while they are used as addresses
+    const shared = new ArrayBuffer(15 * 4);
+    const ids = new Int32Array(shared, 0, 5).fill(1), out = new Float32Array(shared);
+    expect(() => addon.gather(table, ids, out, 4, 3)).toThrow(/gather: output out must not overlap input ids/);
+    expect(() => addon.scatterAdd(new Float32Array(15), ids, new Float32Array(shared, 0, 12), 4, 3))
+      .toThrow(/scatterAdd: output dTable must not overlap input ids/);
   });
 
   it('7.4 row-wise kernels and adam', () => {

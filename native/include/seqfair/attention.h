@@ -21,6 +21,17 @@
 
 namespace seqfair {
 
+// The shape and options of one attention call, as both addons parse them (kernel_args_fused.h)
+// and both kernels take them.
+struct AttnDims {
+  int64_t B = 0, H = 0, L = 0, dh = 0;
+  bool causal = false;
+  float scale = 1.0f;
+  double dropout = 0.0;
+  RngKey key{0, 0, 0};       // used only when dropout > 0
+  bool interleaved = false;  // q, k, v, out and gradients (B,L,H,dh) instead of (B,H,L,dh)
+};
+
 // Offset of row i of head bh = b·H + h in q, k, v, out and their gradients, and the distance
 // between consecutive rows of a head: (B,H,L,dh) or, interleaved, (B,L,H,dh).
 SEQFAIR_HD int64_t attn_row_offset(int64_t bh, int64_t i, int64_t H, int64_t L, int64_t dh, bool interleaved) {
