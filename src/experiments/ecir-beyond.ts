@@ -36,7 +36,7 @@ export interface Candidate {
   /** the name in the tables */
   name: string;
   method: string;
-  params: Record<string, number>;
+  params: Record<string, number | string>;
   /** compare() directory under --out (the ECIR grid's own stages for its runs) */
   dir: string;
 }
