@@ -400,10 +400,7 @@ struct Gemm {
 using RunFn = void (*)(const Operands&, const Blocks&, bool);
 
 // most rows of a product that runs the one-row kernel (SEQFAIR_GEMM_THIN overrides, for tests)
-const int64_t kThinRows = [] {
-  const char* t = std::getenv("SEQFAIR_GEMM_THIN");
-  return t ? std::max(0L, std::atol(t)) : 2L;
-}();
+constexpr int64_t kThinRows = 2;
 
 struct Plan {
   int mr, nr;
@@ -420,6 +417,7 @@ struct Plan {
 // Tuning knobs, read once (for benchmarking a new machine and for tests, not for users):
 //   SEQFAIR_GEMM_BLOCKS="KC,CB,RB"       block sizes
 //   SEQFAIR_GEMM_DIRECT=0                pack every operand (no in-place reads; the same bits)
+//   SEQFAIR_GEMM_THIN=N                  the most rows that run the one-row kernel (0: none)
 //   SEQFAIR_GEMM_SCALAR_TILE="14x32"     the scalar fallback with another tile (4x8 default, 6x16,
 //                                        14x32): runs the AVX2 / AVX-512 blocking geometry (tails,
 //                                        padding, task split, transposing packs) on any machine.
@@ -453,6 +451,7 @@ Plan make_plan() {
     }
   }
   if (const char* d = std::getenv("SEQFAIR_GEMM_DIRECT")) p.blocks.direct = std::strcmp(d, "0") != 0;
+  if (const char* t = std::getenv("SEQFAIR_GEMM_THIN"); t && p.thin) p.thin_rows = std::max(0L, std::atol(t));
   if (const char* b = std::getenv("SEQFAIR_GEMM_BLOCKS")) {
     long kc = 0, cb = 0, rb = 0;
     if (std::sscanf(b, "%ld,%ld,%ld", &kc, &cb, &rb) == 3 && kc > 0 && cb > 0 && rb > 0) {

@@ -74,12 +74,12 @@ export class CvarDroObjective implements Objective {
     finiteLosses(this.name, ctx, losses);
     const P = positions.size / batch.B;
     const counts = targetCounts(batch);
-    const share = positions.f32(this.name);
+    // n_b of each position's row: ℓ_r = n_b · share_r, and q_r ℓ_r = (q_r n_b) · share_r
+    const n = Float64Array.from({ length: positions.size }, (_, r) => counts[Math.floor(r / P)]!);
     const has = Uint8Array.from({ length: positions.size }, (_, r) => (batch.targets[r] !== 0 ? 1 : 0));
-    const ell = Float64Array.from(share, (x, r) => x * counts[Math.floor(r / P)]!);
-    const q = cvarRowWeights(has, ell, this.alpha);
+    const q = cvarRowWeights(has, Float64Array.from(positions.f32(this.name), (x, r) => x * n[r]!), this.alpha);
     this.lastWeights = q;
-    const loss = weightedSum(positions, q.map((x, r) => x * counts[Math.floor(r / P)]!));
+    const loss = weightedSum(positions, q.map((x, r) => x * n[r]!));
     checkFiniteLoss(this.name, ctx, loss, losses);
     return loss;
   }
