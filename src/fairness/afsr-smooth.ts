@@ -4,7 +4,7 @@
  *
  *   η_p ~ Dirichlet(β, …, β)   over the c neighbours          (dirichlet op, per-row counts)
  *   z̃_p = Σ_j η_pj · f_e(n_j)                                 (neighbourMix op)
- *   z̃   = where(span, z̃_p, z)                                 (every other position keeps z)
+ *   z̃   = z̃_p at span positions, z elsewhere                  (z ⊙ (1 − span) + placed)
  *
  * so z̃_p lies in the convex hull of the neighbours' embeddings (η ≥ 0, Σ η = 1).
  *
@@ -23,7 +23,7 @@
  * false` makes z̃_p a constant instead (only the rest of the sequence and the model train on it).
  * The span positions' own embeddings z_p get no gradient from this pass (they are replaced).
  */
-import { type Generator, Streams, Tensor, dirichlet, embedding, generator, neighbourMix, noGrad, where, zeros, concat } from '../engine/index.js';
+import { type Generator, Streams, Tensor, add, concat, dirichlet, embedding, generator, mul, neighbourMix, noGrad, zeros } from '../engine/index.js';
 import type { SequentialRecommender } from '../models/types.js';
 import { embedItems, type NeighbourTable } from './afsr-neighbours.js';
 
@@ -81,11 +81,13 @@ export function smoothSpans(model: SequentialRecommender, z: Tensor, items: Int3
   const rows = keep ? embedItems(model, Int32Array.from(unique)) : noGrad(() => embedItems(model, Int32Array.from(unique)).detach());
   const smoothed = neighbourMix(rows, new Tensor(localIds, [R, K]), w);
 
-  // place the R smoothed rows at their positions (a gather from [0; smoothed]), keep z elsewhere
+  // place the R smoothed rows at their positions (a gather from [0; smoothed], 0 elsewhere) and
+  // keep z elsewhere: z̃ = z ⊙ keep + placed with keep = 1 − span, the same values as where(span,
+  // placed, z) for finite z, as two threaded backend kernels instead of a loop in JavaScript
   const pick = new Int32Array(B * L);
   pos.forEach((p, r) => { pick[p] = r + 1; });
   const placed = embedding(concat([zeros([1, D]), smoothed], 0), new Tensor(pick, [B, L]));
-  const cond = new Tensor(Int32Array.from(spanMask), [B, L, 1]);
-  const zTilde = where(cond, placed, z);
+  const keepZ = new Tensor(Float32Array.from(spanMask, (m) => (m ? 0 : 1)), [B, L, 1]);
+  const zTilde = add(mul(z, keepZ), placed);
   return { zTilde, positions, neighbourIds, weights: Float32Array.from(w.f32()), smoothed };
 }
