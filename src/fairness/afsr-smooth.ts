@@ -74,9 +74,12 @@ export function smoothSpans(model: SequentialRecommender, z: Tensor, items: Int3
   const w = dirichlet(new Tensor(counts, [R]), K, beta, opts.gen ?? generator(Streams.dirichlet));
 
   // embed only the neighbours that occur, then mix them: local ids index the gathered rows
-  const unique = [...new Set(neighbourIds.filter((id) => id > 0))].sort((a, b) => a - b);
-  const local = new Map<number, number>(unique.map((id, i) => [id, i]));
-  const localIds = Int32Array.from(neighbourIds, (id) => (id > 0 ? local.get(id)! : -1));
+  // (a dense id → local index table: R·K is tens of thousands of entries per batch)
+  const local = new Int32Array(table.numItems + 1).fill(-1);
+  for (const id of neighbourIds) if (id > 0) local[id] = 1; // present
+  const unique: number[] = [];
+  for (let id = 1; id <= table.numItems; id++) if (local[id] === 1) local[id] = unique.push(id) - 1;
+  const localIds = neighbourIds.map((id) => (id > 0 ? local[id]! : -1));
   const keep = opts.keepGrad ?? true;
   const rows = keep ? embedItems(model, Int32Array.from(unique)) : noGrad(() => embedItems(model, Int32Array.from(unique)).detach());
   const smoothed = neighbourMix(rows, new Tensor(localIds, [R, K]), w);
