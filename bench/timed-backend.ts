@@ -1,9 +1,9 @@
 /**
  * A Backend wrapped so that every kernel call is timed: what `npm run -s bench:profile` reports.
  * GEMMs are keyed by shape and flags (a step's products of different shapes run at different
- * rates); every other kernel by its name. The wrapper changes no argument and no result.
+ * rates), projCeBackward by the gradients asked for; every other kernel by its name. The wrapper changes no argument and no result.
  */
-import type { Backend, GemmOptions } from '../src/backend/backend.js';
+import type { Backend, GemmOptions, ProjCeWants } from '../src/backend/backend.js';
 
 export interface KernelTime {
   kernel: string;
@@ -18,6 +18,12 @@ export function gemmKey(o: GemmOptions, accumulate: boolean): string {
   return `gemm ${o.m}×${o.n}×${o.k}${flags ? ` (${flags})` : ''}`;
 }
 
+/** projCeBackward, naming the one gradient computed when only one is (A-FSR's first pass) */
+function projCeKey(w: ProjCeWants | undefined): string {
+  if (!w || (w.hidden && w.table)) return 'projCeBackward';
+  return `projCeBackward (${w.hidden ? 'dHidden' : w.table ? 'dTable' : 'nothing'} only)`;
+}
+
 /** `be` with every method timed into `times` (keyed by kernel, GEMMs by shape) */
 export function timedBackend(be: Backend, times: Map<string, KernelTime>): Backend {
   return new Proxy(be, {
@@ -29,7 +35,8 @@ export function timedBackend(be: Backend, times: Map<string, KernelTime>): Backe
         const t0 = performance.now();
         const out = fn.apply(target, args);
         const ms = performance.now() - t0;
-        const key = prop === 'gemm' ? gemmKey(args[2] as GemmOptions, args[3] !== undefined) : String(prop);
+        const key = prop === 'gemm' ? gemmKey(args[2] as GemmOptions, args[3] !== undefined)
+          : prop === 'projCeBackward' ? projCeKey(args[10] as ProjCeWants | undefined) : String(prop);
         const t = times.get(key) ?? { kernel: key, ms: 0, calls: 0 };
         t.ms += ms;
         t.calls++;

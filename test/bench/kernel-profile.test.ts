@@ -42,11 +42,23 @@ describe('kernel profiler', () => {
     const acc = new Float32Array(9);
     be.gemm(a, b, { ...o32, transB: true }, acc);
     expect(be.binary(ADD, a, b, [6], [1], [1])).toEqual(referenceBackend.binary(ADD, a, b, [6], [1], [1]));
+    // projCeBackward is keyed by the gradients it is asked for
+    const hidden = Float32Array.from([0.1, -0.2, 0.3, 0.4]), table = Float32Array.from([1, 0, 0, 1, 1, 1]);
+    const targets = Int32Array.from([0, 2]);
+    const { lse } = be.projCeForward(hidden, table, targets, null, 2, 2, 3, -1);
+    const dLoss = Float32Array.from([1, 1]);
+    const only = be.projCeBackward(hidden, table, targets, null, lse, dLoss, 2, 2, 3, -1, { hidden: true, table: false });
+    expect(only.dTable).toBeNull();
+    expect(only.dHidden).toEqual(referenceBackend.projCeBackward(hidden, table, targets, null, lse, dLoss, 2, 2, 3, -1).dHidden);
+    be.projCeBackward(hidden, table, targets, null, lse, dLoss, 2, 2, 3, -1);
+    expect(times.get('projCeBackward (dHidden only)')?.calls).toBe(1);
+    expect(times.get('projCeBackward')?.calls).toBe(1);
+    expect(times.get('projCeForward')?.calls).toBe(1);
     expect(be.name).toBe('reference');
     expect(times.get(gemmKey(o23, false))?.calls).toBe(2);
     expect(times.get('gemm 3×3×2 (Bᵀ acc)')?.calls).toBe(1);
     expect(times.get('binary')?.calls).toBe(1);
-    expect(times.size).toBe(3);
+    expect(times.size).toBe(6);
     for (const t of times.values()) expect(t.ms).toBeGreaterThanOrEqual(0);
   });
 
