@@ -7,10 +7,10 @@
  * different shapes run at very different rates. It prints, per kernel: ms per case call, calls per
  * case call, and the share of the case's wall time. "outside the backend" is what is left: the
  * engine's TypeScript (tape, shape checks, small element-wise work) and garbage collection.
- * The proxy adds about a microsecond per kernel call, so the case's time is a little above what
- * `npm run bench` reports.
+ * The proxy adds a function call and two clock reads to every kernel call, and the time is a mean
+ * (not `npm run bench`'s median), so compare its figures with each other, not with the bench table.
  *
- * Exit status: 0, or 2 on a usage error.
+ * Exit status: 0, or 2 on a usage error or a case that cannot run here (its data set is absent).
  */
 import { parseArgs } from 'node:util';
 import { loadCpuBackend } from '../src/backend/cpu.js';
