@@ -3,31 +3,14 @@
  * cases run, a few calls each, so this stays within seconds; the TensorFlow.js peers are not
  * loaded. Without the native addon the JSON run must still answer, with error rows.
  */
-import { execFile } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadCpuAddon } from '../../src/backend/cpu.js';
+import { addonLoads, benchScript } from './helpers.js';
 import { cudaStatus } from '../../src/backend/cuda.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Asynchronous: a worker blocked in a synchronous spawn misses vitest's RPC deadlines. */
-function bench(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, ['--import', 'tsx', 'bench/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 },
-      (err, stdout, stderr) => done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }));
-  });
-}
 
-function addonLoads(): boolean {
-  try {
-    loadCpuAddon();
-    return true;
-  } catch {
-    return false;
-  }
-}
+
+const bench = (args: string[]) => benchScript('main.ts', args);
 
 describe('bench CLI', () => {
   it('1. an unknown case is a usage error (exit 2) listing the valid cases', async () => {

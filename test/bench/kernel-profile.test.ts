@@ -3,32 +3,16 @@
  * changes no result and counts every call under the right key; the CLI profiles a case and
  * rejects bad arguments with exit 2.
  */
-import { execFile } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { addonLoads, benchScript } from './helpers.js';
 import { ADD } from '../../src/backend/backend.js';
-import { loadCpuAddon } from '../../src/backend/cpu.js';
 import { referenceBackend } from '../../src/backend/index.js';
 import { type KernelTime, gemmKey, timedBackend } from '../../bench/timed-backend.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-function profile(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, ['--import', 'tsx', 'bench/kernel-profile.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 },
-      (err, stdout, stderr) => done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }));
-  });
-}
 
-function addonLoads(): boolean {
-  try {
-    loadCpuAddon();
-    return true;
-  } catch {
-    return false;
-  }
-}
+
+const profile = (args: string[]) => benchScript('kernel-profile.ts', args);
 
 describe('kernel profiler', () => {
   it('1. the wrapped backend gives the same results and counts calls per kernel and GEMM shape', () => {
