@@ -7,9 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { addonLoads, benchScript } from './helpers.js';
 import { cudaStatus } from '../../src/backend/cuda.js';
 
-
-
-
 const bench = (args: string[]) => benchScript('main.ts', args);
 
 describe('bench CLI', () => {

@@ -9,9 +9,6 @@ import { ADD } from '../../src/backend/backend.js';
 import { referenceBackend } from '../../src/backend/index.js';
 import { type KernelTime, gemmKey, timedBackend } from '../../bench/timed-backend.js';
 
-
-
-
 const profile = (args: string[]) => benchScript('kernel-profile.ts', args);
 
 describe('kernel profiler', () => {
