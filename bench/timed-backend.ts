@@ -1,7 +1,8 @@
 /**
  * A Backend wrapped so that every kernel call is timed: what `npm run -s bench:profile` reports.
  * GEMMs are keyed by shape and flags (a step's products of different shapes run at different
- * rates), projCeBackward by the gradients asked for; every other kernel by its name. The wrapper changes no argument and no result.
+ * rates), projCeBackward by the gradients asked for, every other kernel by its name. The wrapper
+ * changes no argument and no result.
  */
 import type { Backend, GemmOptions, ProjCeWants } from '../src/backend/backend.js';
 

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCpuAddon } from '../../src/backend/cpu.js';
 
-export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
  * Runs `bench/<script>` under tsx with `args`. Asynchronous: a worker blocked in a synchronous
