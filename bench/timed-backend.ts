@@ -19,10 +19,10 @@ export function gemmKey(o: GemmOptions, accumulate: boolean): string {
   return `gemm ${o.m}×${o.n}×${o.k}${flags ? ` (${flags})` : ''}`;
 }
 
-/** projCeBackward, naming the one gradient computed when only one is (A-FSR's first pass) */
-function projCeKey(w: ProjCeWants | undefined): string {
-  if (!w || (w.hidden && w.table)) return 'projCeBackward';
-  return `projCeBackward (${w.hidden ? 'dHidden' : w.table ? 'dTable' : 'nothing'} only)`;
+/** projCeBackward / projCeForwardBackward, naming the one gradient computed when only one is (A-FSR's first pass) */
+function projCeKey(name: string, w: ProjCeWants | undefined): string {
+  if (!w || (w.hidden && w.table)) return name;
+  return `${name} (${w.hidden ? 'dHidden' : w.table ? 'dTable' : 'nothing'} only)`;
 }
 
 /** `be` with every method timed into `times` (keyed by kernel, GEMMs by shape) */
@@ -37,7 +37,8 @@ export function timedBackend(be: Backend, times: Map<string, KernelTime>): Backe
         const out = fn.apply(target, args);
         const ms = performance.now() - t0;
         const key = prop === 'gemm' ? gemmKey(args[2] as GemmOptions, args[3] !== undefined)
-          : prop === 'projCeBackward' ? projCeKey(args[10] as ProjCeWants | undefined) : String(prop);
+          : prop === 'projCeBackward' || prop === 'projCeForwardBackward' ? projCeKey(prop, args[prop === 'projCeBackward' ? 10 : 9] as ProjCeWants | undefined)
+          : String(prop);
         const t = times.get(key) ?? { kernel: key, ms: 0, calls: 0 };
         t.ms += ms;
         t.calls++;

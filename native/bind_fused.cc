@@ -114,6 +114,18 @@ Napi::Value ProjCeBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+Napi::Value ProjCeForwardBackward(const Napi::CallbackInfo& info) {
+  const char* fn = "projCeForwardBackward";
+  Napi::Env env = info.Env();
+  const args::ProjCeForwardBackward a = args::parse_proj_ce_forward_backward(TypedArrays(info, fn));
+  check_targets(env, a.targets, a.N, a.V, a.ignore, fn);
+  run_kernel(env, fn, [&] {
+    proj_ce_forward_backward(a.hidden, a.table, a.targets, a.weights, a.dLoss, a.loss, a.lse, a.dHidden, a.dTable, a.N,
+                             a.D, a.V, a.ignore);
+  });
+  return env.Undefined();
+}
+
 // ---- attention -----------------------------------------------------------------------------------
 
 Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
@@ -235,6 +247,7 @@ void register_fused(Napi::Env env, Napi::Object exports) {
   exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
   exports.Set("projCeForward", Napi::Function::New(env, ProjCeForward));
   exports.Set("projCeBackward", Napi::Function::New(env, ProjCeBackward));
+  exports.Set("projCeForwardBackward", Napi::Function::New(env, ProjCeForwardBackward));
   exports.Set("attentionForward", Napi::Function::New(env, AttentionForward));
   exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
   exports.Set("gruForward", Napi::Function::New(env, GruForward));

@@ -141,6 +141,44 @@ ProjCeBackward parse_proj_ce_backward(const Call& call) {
   return a;
 }
 
+// projCeForwardBackward(hidden, table, targets, weights|null, dLoss, loss, lse, dHidden|null,
+//                       dTable|null, N, D, V, ignoreIndex): projCeForward, then projCeBackward
+struct ProjCeForwardBackward {
+  const float* hidden;
+  const float* table;
+  const int32_t* targets;
+  const float* weights;
+  const float* dLoss;
+  float* loss;
+  float* lse;
+  float* dHidden;
+  float* dTable;
+  int64_t N, D, V;
+  int32_t ignore;
+};
+template <class Call>
+ProjCeForwardBackward parse_proj_ce_forward_backward(const Call& call) {
+  call.expect_count(13);
+  ProjCeForwardBackward a;
+  a.N = call.dim(9, "N");
+  a.D = call.dim(10, "D");
+  a.V = call.dim(11, "V");
+  a.ignore = call.ignore_index(12);
+  const int64_t ND = call.product({a.N, a.D}), VD = call.product({a.V, a.D});
+  a.hidden = call.f32(0, "hidden", ND);
+  a.table = call.f32(1, "table", VD);
+  a.targets = call.i32(2, "targets", a.N);
+  a.weights = call.f32_or_null(3, "weights", a.N);
+  a.dLoss = call.f32(4, "dLoss", a.N);
+  a.loss = call.f32(5, "loss", a.N);
+  a.lse = call.f32(6, "lse", a.N);
+  a.dHidden = call.f32_or_null(7, "dHidden", ND);
+  a.dTable = call.f32_or_null(8, "dTable", VD);
+  outputs_must_not_overlap(call, {{5, "loss"}, {6, "lse"}, {7, "dHidden"}, {8, "dTable"}},
+                           {{0, "hidden"}, {1, "table"}, {2, "targets"}, {3, "weights"}, {4, "dLoss"}});
+  return a;
+}
+
 // ---- attention -------------------------------------------------------------------------------
 
 // B, H, L, dh, causal, scale, dropout, key, interleaved at arguments first..first+8; the key may be

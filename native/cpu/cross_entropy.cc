@@ -22,6 +22,9 @@
 //   any thread count, no atomics. So the forward and backward together cost 4 GEMM-sized products
 //   (the forward's logits, and in the backward the logits again plus the two gradients) instead of
 //   3 with stored logits: the price of never holding (N,V).
+// Forward + backward in one call (proj_ce_forward_backward, for losses whose upstream gradient is
+//   known before the forward): each row block keeps its kRowBlock × V logits for the backward, 3
+//   products, the same bits as the two calls.
 #include "cpu/cross_entropy.h"
 
 #include <algorithm>
@@ -212,6 +215,32 @@ Grid make_grid(int64_t na, int64_t V) {
   return g;
 }
 
+// The partial gradients summed in a fixed order: dHidden over item splits, dTable over row groups
+// (with one group, dt_part is dtable itself).
+void merge_partials(const Grid& g, const std::vector<int64_t>& act, int64_t D, int64_t V, const float* dh_part,
+                    const float* dt_part, float* dhidden, float* dtable) {
+  const int64_t na = (int64_t)act.size();
+  if (dhidden) parallel_for(na, std::max<int64_t>(1, 16384 / D), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* out = dhidden + act[(size_t)r] * D;
+      std::memcpy(out, dh_part + r * D, sizeof(float) * (size_t)D);
+      for (int64_t s = 1; s < g.S; ++s) {
+        const float* q = dh_part + (s * na + r) * D;
+        for (int64_t d = 0; d < D; ++d) out[d] += q[d];
+      }
+    }
+  });
+  if (dtable && g.R > 1) {
+    parallel_for(V * D, 16384, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        float acc = dt_part[i];
+        for (int64_t r = 1; r < g.R; ++r) acc += dt_part[r * V * D + i];
+        dtable[i] = acc;
+      }
+    });
+  }
+}
+
 }  // namespace
 
 void proj_ce_backward(const float* hidden, const float* table, const int32_t* targets, const float* weights,
@@ -273,26 +302,110 @@ void proj_ce_backward(const float* hidden, const float* table, const int32_t* ta
     }
   });
 
-  // merge the partials in a fixed order: dHidden over splits, dTable over row groups
-  if (dhidden) parallel_for(na, std::max<int64_t>(1, 16384 / D), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      float* out = dhidden + act[(size_t)r] * D;
-      std::memcpy(out, dh_part + r * D, sizeof(float) * (size_t)D);
-      for (int64_t s = 1; s < g.S; ++s) {
-        const float* q = dh_part + (s * na + r) * D;
-        for (int64_t d = 0; d < D; ++d) out[d] += q[d];
+  merge_partials(g, act, D, V, dh_part, dt_part, dhidden, dtable);
+}
+
+// ---- forward and backward in one pass ------------------------------------------------------------
+
+// Exactly proj_ce_forward, then proj_ce_backward with the given dLoss, with the same bits (the
+// training losses whose upstream gradient is known before the forward: ERM's mean, A-FSR's first
+// pass). Each row block's logits are computed once, all V of them kept (kRowBlock × V floats per
+// thread), and reused for the backward, so the pair costs 3 GEMM-sized products instead of 4. The
+// arithmetic is the two kernels': the forward's tiles and its split-wise log-sum-exp states, then
+// the backward's grid, its per-split dHidden and per-group dTable partials accumulated in the same
+// order, merged by the same code. Where the single pass does not apply (V above kFusedMaxItems,
+// fewer row groups than threads, a row whose gradient scale is 0, which the backward leaves out
+// of its row blocks) the two kernels run one after the other.
+constexpr int64_t kFusedMaxItems = 4096;  // 126 × 4096 floats = 2 MB of logits per thread
+
+void proj_ce_forward_backward(const float* hidden, const float* table, const int32_t* targets, const float* weights,
+                              const float* dloss, float* loss, float* lse, float* dhidden, float* dtable, int64_t N,
+                              int64_t D, int64_t V, int32_t ignore_index) {
+  std::vector<int64_t> act;
+  std::vector<float> gscale;
+  bool zero_scale = false;
+  for (int64_t n = 0; n < N; ++n) {
+    if (targets[n] == ignore_index) continue;
+    act.push_back(n);
+    gscale.push_back(ce_row_grad_scale(targets[n], ignore_index, weights, dloss, n));
+    if (gscale.back() == 0.0f) zero_scale = true;
+  }
+  const int64_t na = (int64_t)act.size();
+  const Grid g = make_grid(na, V);
+  if (zero_scale || na == 0 || V == 0 || D == 0 || V > kFusedMaxItems || (dhidden == nullptr && dtable == nullptr) ||
+      g.R < num_threads()) {
+    proj_ce_forward(hidden, table, targets, weights, loss, lse, N, D, V, ignore_index);
+    proj_ce_backward(hidden, table, targets, weights, lse, dloss, dhidden, dtable, N, D, V, ignore_index);
+    return;
+  }
+  for (int64_t n = 0; n < N; ++n) {
+    if (targets[n] != ignore_index) continue;
+    loss[n] = 0.0f;
+    lse[n] = 0.0f;
+    if (dhidden) std::fill(dhidden + n * D, dhidden + (n + 1) * D, 0.0f);
+  }
+  const Plan p = make_plan(na, V);
+  const std::vector<float> hact = gather_rows(hidden, act, D);
+  float* dh_part = dhidden ? thread_workspace(0, (size_t)(g.S * na * D)) : nullptr;
+  float* dt_part = !dtable ? nullptr : g.R > 1 ? thread_workspace(1, (size_t)(g.R * V * D)) : dtable;
+
+  parallel_for(g.R, 1, [&](int64_t w0, int64_t w1) {
+    // chunk c's (rn, vn) tile at logits + c·kRowBlock·kChunk (slot 2: slots 0 and 1 are the partials)
+    float* logits = thread_workspace(2, (size_t)(g.nch * kRowBlock * kChunk));
+    std::vector<OnlineLseT<double>> states((size_t)(kRowBlock * p.splits));
+    std::vector<float> tlogit((size_t)kRowBlock);
+    for (int64_t r = w0; r < w1; ++r) {
+      const int64_t rb0 = g.nrb * r / g.R, rb1 = g.nrb * (r + 1) / g.R;
+      float* dt = dt_part ? dt_part + (g.R > 1 ? r * V * D : 0) : nullptr;
+      for (int64_t rb = rb0; rb < rb1; ++rb) {
+        const int64_t r0 = rb * kRowBlock, rn = std::min(kRowBlock, na - r0);
+        // forward: the tiles, folded into the forward's split-wise states
+        std::fill(states.begin(), states.end(), online_lse_init<double>());
+        std::fill(tlogit.begin(), tlogit.end(), 0.0f);
+        for (int64_t c = 0; c < g.nch; ++c) {
+          const int64_t v0 = c * kChunk, vn = std::min(kChunk, V - v0), s = c / p.cps;
+          float* t = logits + c * kRowBlock * kChunk;
+          tile_nt(hact.data() + r0 * D, table + v0 * D, t, rn, vn, D);
+          for (int64_t i = 0; i < rn; ++i) {
+            const float* row = t + i * vn;
+            const float m = vm::max_of(row, vn);
+            if (m != -INFINITY) {
+              const float sum = vm::exp_shift_sum(row, nullptr, vn, m);
+              online_lse_push_max(states[(size_t)(i * p.splits + s)], (double)m, (double)sum);
+            }
+            const int64_t tg = targets[act[(size_t)(r0 + i)]];
+            if (tg >= v0 && tg < v0 + vn) tlogit[(size_t)i] = row[tg - v0];
+          }
+        }
+        for (int64_t i = 0; i < rn; ++i) {
+          OnlineLseT<double> st = online_lse_init<double>();
+          for (int64_t s = 0; s < p.splits; ++s) st = online_lse_merge(st, states[(size_t)(i * p.splits + s)]);
+          const double l = online_lse_value(st);
+          const int64_t n = act[(size_t)(r0 + i)];
+          lse[n] = (float)l;
+          loss[n] = ce_row_loss(l, tlogit[(size_t)i], weights, n);
+        }
+        // backward: the same tiles turned into G, split by split as the backward's grid has them
+        for (int64_t s = 0; s < g.S; ++s) {
+          const int64_t c0 = g.nch * s / g.S, c1 = g.nch * (s + 1) / g.S;
+          float* dh = dh_part ? dh_part + s * na * D : nullptr;
+          for (int64_t c = c0; c < c1; ++c) {
+            const int64_t v0 = c * kChunk, vn = std::min(kChunk, V - v0);
+            float* t = logits + c * kRowBlock * kChunk;
+            for (int64_t i = 0; i < rn; ++i) {
+              float* row = t + i * vn;
+              const int64_t n = act[(size_t)(r0 + i)];
+              vm::exp_shift_sum(row, row, vn, lse[n]);
+              ce_grad_from_prob(row, vn, v0, targets[n], gscale[(size_t)(r0 + i)]);
+            }
+            if (dh) gemm_tile(t, table + v0 * D, dh + r0 * D, rn, D, vn, false, false, c > c0);
+            if (dt) gemm_tile(t, hact.data() + r0 * D, dt + v0 * D, vn, D, rn, true, false, rb > rb0);
+          }
+        }
       }
     }
   });
-  if (dtable && g.R > 1) {
-    parallel_for(V * D, 16384, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        float acc = dt_part[i];
-        for (int64_t r = 1; r < g.R; ++r) acc += dt_part[r * V * D + i];
-        dtable[i] = acc;
-      }
-    });
-  }
+  merge_partials(g, act, D, V, dh_part, dt_part, dhidden, dtable);
 }
 
 }  // namespace seqfair

@@ -324,6 +324,8 @@ Napi::Value Kernels(const Napi::CallbackInfo& info) {
       {"gruBackward", {"sfk_gru_backward_cell", "sfk_gru_hprev", "sfk_column_sums", "sfk_gemm_tiled"}},
       {"projCeForward", {"sfk_proj_ce_init", "sfk_proj_ce_chunk", "sfk_proj_ce_finish", "sfk_gemm_tiled"}},
       {"projCeBackward", {"sfk_proj_ce_grad", "sfk_gemm_tiled"}},
+      {"projCeForwardBackward",
+       {"sfk_proj_ce_init", "sfk_proj_ce_chunk", "sfk_proj_ce_finish", "sfk_proj_ce_grad", "sfk_gemm_tiled"}},
       {"crossEntropyForward", {"sfk_cross_entropy_forward"}},
       {"crossEntropyBackward", {"sfk_cross_entropy_backward"}},
       {"gather", {"sfk_gather"}},

@@ -173,6 +173,16 @@ export interface Backend {
     hidden: F32, table: F32, targets: I32, weights: F32 | null, lse: F32, dLoss: F32,
     N: number, D: number, V: number, ignoreIndex: number, wants?: ProjCeWants,
   ): { dHidden: F32 | null; dTable: F32 | null };
+  /**
+   * projCeForward, then projCeBackward with dLoss, in one call, for the losses whose upstream
+   * gradient is known before the forward (ERM's mean, A-FSR's first pass: src/engine/ops/
+   * cross_entropy.ts). The same results as the two calls; the cpu addon gives the same bits and
+   * reuses each row block's logits for the backward (3 GEMM-sized products instead of 4).
+   */
+  projCeForwardBackward(
+    hidden: F32, table: F32, targets: I32, weights: F32 | null, dLoss: F32,
+    N: number, D: number, V: number, ignoreIndex: number, wants?: ProjCeWants,
+  ): { loss: F32; lse: F32; dHidden: F32 | null; dTable: F32 | null };
 
   /** Softmax cross-entropy on given logits (N,C), FORMAT.md 4.6; per-row losses and lse. */
   crossEntropyForward(

@@ -36,6 +36,8 @@ export interface CpuAddon {
     N: number, D: number, V: number, ignoreIndex: number): void;
   projCeBackward(hidden: F32, table: F32, targets: I32, weights: F32 | null, lse: F32, dLoss: F32,
     dHidden: F32 | null, dTable: F32 | null, N: number, D: number, V: number, ignoreIndex: number): void;
+  projCeForwardBackward(hidden: F32, table: F32, targets: I32, weights: F32 | null, dLoss: F32, loss: F32, lse: F32,
+    dHidden: F32 | null, dTable: F32 | null, N: number, D: number, V: number, ignoreIndex: number): void;
   crossEntropyForward(logits: F32, targets: I32, weights: F32 | null, loss: F32, lse: F32,
     N: number, C: number, ignoreIndex: number): void;
   crossEntropyBackward(logits: F32, targets: I32, weights: F32 | null, lse: F32, dLoss: F32, dLogits: F32,
@@ -134,6 +136,12 @@ export function makeCpuBackend(addon: CpuAddon): Backend {
       const dHidden = wants.hidden ? written(N * D) : null, dTable = wants.table ? written(V * D) : null;
       addon.projCeBackward(hidden, table, targets, weights, lse, dLoss, dHidden, dTable, N, D, V, ignoreIndex);
       return { dHidden, dTable };
+    },
+    projCeForwardBackward(hidden, table, targets, weights, dLoss, N, D, V, ignoreIndex, wants = BOTH_GRADIENTS) {
+      const loss = f32(N), lse = f32(N);
+      const dHidden = wants.hidden ? written(N * D) : null, dTable = wants.table ? written(V * D) : null;
+      addon.projCeForwardBackward(hidden, table, targets, weights, dLoss, loss, lse, dHidden, dTable, N, D, V, ignoreIndex);
+      return { loss, lse, dHidden, dTable };
     },
     crossEntropyForward(logits, targets, weights, N, C, ignoreIndex) {
       const loss = f32(N), lse = f32(N);

@@ -331,6 +331,14 @@ export function makeCudaBackend(addon: CudaAddon): Backend & { device: CudaDevic
       run('projCeBackward', hidden, table, targets, weights, lse, dLoss, dHidden && out(dHidden), dTable && out(dTable), N, D, V, ignoreIndex);
       return { dHidden, dTable };
     },
+    // the two device passes one after the other (no single-pass kernel on CUDA yet)
+    projCeForwardBackward(hidden, table, targets, weights, dLoss, N, D, V, ignoreIndex, wants = BOTH_GRADIENTS) {
+      const loss = f32(N), lse = f32(N);
+      const dHidden = wants.hidden ? f32(N * D) : null, dTable = wants.table ? f32(V * D) : null;
+      run('projCeForward', hidden, table, targets, weights, out(loss), out(lse), N, D, V, ignoreIndex);
+      run('projCeBackward', hidden, table, targets, weights, lse, dLoss, dHidden && out(dHidden), dTable && out(dTable), N, D, V, ignoreIndex);
+      return { loss, lse, dHidden, dTable };
+    },
     crossEntropyForward(logits, targets, weights, N, C, ignoreIndex) {
       const loss = f32(N), lse = f32(N);
       run('crossEntropyForward', logits, targets, weights, out(loss), out(lse), N, C, ignoreIndex);

@@ -593,6 +593,15 @@ function projCeBackward(
   return { dHidden: wants.hidden ? Float32Array.from(dHidden) : null, dTable: wants.table ? Float32Array.from(dTable) : null };
 }
 
+/** the definition: the forward, then the backward with dLoss */
+function projCeForwardBackward(
+  hidden: F32, table: F32, targets: I32, weights: F32 | null, dLoss: F32,
+  N: number, D: number, V: number, ignoreIndex: number, wants: ProjCeWants = BOTH_GRADIENTS,
+): { loss: F32; lse: F32; dHidden: F32 | null; dTable: F32 | null } {
+  const { loss, lse } = projCeForward(hidden, table, targets, weights, N, D, V, ignoreIndex);
+  return { loss, lse, ...projCeBackward(hidden, table, targets, weights, lse, dLoss, N, D, V, ignoreIndex, wants) };
+}
+
 function checkCrossEntropy(
   op: string, logits: F32, targets: I32, weights: F32 | null, N: number, C: number, ignoreIndex: number,
 ): void {
@@ -1151,6 +1160,7 @@ export const referenceBackend: Backend = {
   narmAttentionBackward,
   projCeForward,
   projCeBackward,
+  projCeForwardBackward,
   crossEntropyForward,
   crossEntropyBackward,
   gather,

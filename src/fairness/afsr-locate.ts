@@ -108,7 +108,8 @@ export function firstPass(ctx: ObjectiveContext, spanSize: number, name = 'afsr'
   }
   // a model whose f_e has no parameter (a fixed encoding) still needs z on the tape for ∂L/∂z
   if (!z.requiresGrad) z = new Tensor(z.f32(name), z.shape, { requiresGrad: true });
-  const losses = ctx.sequenceLosses(z);
+  // Σ ℓ gives every ℓ_b the gradient 1, and only ∂/∂z is asked for: the output layer computes it in the forward
+  const losses = ctx.forward(z, { presumedGrad: { value: 1, table: false } }).losses;
   const values = finiteLosses(name, ctx, losses);
   const total = losses.sum();
   const gradient = total.requiresGrad ? grad(total, [z])[0]! : new Tensor(new Float32Array(z.size), z.shape);

@@ -14,6 +14,18 @@ import type { SequenceBatch } from '../data/batching.js';
 import type { SequenceForward } from '../train/losses.js';
 import type { SequentialRecommender } from '../models/types.js';
 
+/** options of ObjectiveContext.forward (src/train/losses.ts LossOptions) */
+export interface ForwardOptions {
+  /** (B·P) weights of each position's loss inside its sequence's mean (LossOptions.targetWeights) */
+  targetWeights?: Float32Array;
+  /**
+   * the gradient each sequence's loss will get from the objective (1 under Σ, 1/n under a mean
+   * over n), and whether the output table's gradient is wanted: a speed hint, never a change in
+   * the results (LossOptions.presumedGrad)
+   */
+  presumedGrad?: { value: number; table: boolean };
+}
+
 export interface ObjectiveContext {
   model: SequentialRecommender;
   batch: SequenceBatch;
@@ -29,7 +41,7 @@ export interface ObjectiveContext {
    * the same pass with its hidden states (B,P,D), and optional (B·P) target weights multiplying
    * each position's loss inside its sequence's mean (see LossOptions.targetWeights)
    */
-  forward(z?: Tensor, opts?: { targetWeights?: Float32Array }): SequenceForward;
+  forward(z?: Tensor, opts?: ForwardOptions): SequenceForward;
   /** 0-based global step */
   step: number;
 }

@@ -4,7 +4,7 @@
  */
 import type { Generator, Tensor } from '../engine/index.js';
 import type { SequenceBatch } from '../data/batching.js';
-import type { ObjectiveContext } from '../fairness/objective.js';
+import type { ForwardOptions, ObjectiveContext } from '../fairness/objective.js';
 import type { SequentialRecommender } from '../models/types.js';
 import { type LossKind, type LossOptions, inputTensor, sequenceForward } from './losses.js';
 import type { TrainGroups } from './trainer.js';
@@ -13,8 +13,9 @@ import type { TrainGroups } from './trainer.js';
 export function makeContext(model: SequentialRecommender, batch: SequenceBatch, step: number, groups: TrainGroups | null,
   lossOpts: { loss: LossKind; numNegatives: number; gen?: Generator } = { loss: 'ce', numNegatives: 0 }): ObjectiveContext {
   const base: LossOptions = { loss: lossOpts.loss, numNegatives: lossOpts.numNegatives || undefined, gen: lossOpts.gen };
-  const forward = (z?: Tensor, o?: { targetWeights?: Float32Array }) => sequenceForward(model, batch, {
+  const forward = (z?: Tensor, o?: ForwardOptions) => sequenceForward(model, batch, {
     ...base, ...(z === undefined ? {} : { z }), ...(o?.targetWeights ? { targetWeights: o.targetWeights } : {}),
+    ...(o?.presumedGrad ? { presumedGrad: o.presumedGrad } : {}),
   });
   return {
     model,

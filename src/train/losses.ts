@@ -59,6 +59,13 @@ export interface LossOptions {
    * still divides by the number of target positions n_b, not by the weights' sum (class-balanced).
    */
   targetWeights?: Float32Array;
+  /**
+   * The gradient every sequence's loss will receive from the objective's reduction (1 under a
+   * plain sum, 1/n under a mean over n sequences), and whether the output table's gradient will
+   * be asked for: a speed hint for 'ce', whose fused output layer then computes its gradients in
+   * the forward pass (projectionCrossEntropy's presumedGrad). The results do not depend on it.
+   */
+  presumedGrad?: { value: number; table: boolean };
 }
 
 /** One encoder pass: the hidden states the targets are scored on, and the per-sequence losses. */
@@ -160,7 +167,10 @@ export function sequenceForward(model: SequentialRecommender, batch: SequenceBat
   const targets = new Tensor(batch.targets.slice(0, B * P), [B * P]);
 
   if (kind === 'ce') {
-    const perRow = projectionCrossEntropy(rows, table, targets, { weights: new Tensor(w, [B * P]), ignoreIndex: 0 });
+    // a sequence's loss is the sum of its rows' (sum(1) passes the gradient on unchanged)
+    const pg = opts.presumedGrad;
+    const presumedGrad = pg && { value: pg.value, hidden: true, table: pg.table };
+    const perRow = projectionCrossEntropy(rows, table, targets, { weights: new Tensor(w, [B * P]), ignoreIndex: 0, presumedGrad });
     return { hidden, losses: P === 1 ? perRow : perRow.reshape([B, P]).sum(1), positions: perRow };
   }
 

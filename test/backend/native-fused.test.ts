@@ -280,6 +280,45 @@ describe('1. cross-entropy', () => {
     }
   });
 
+  it('1.4c projCeForwardBackward: bit-equal to projCeForward then projCeBackward, in one pass and in every fallback', () => {
+    // one pass (several row groups); V above the single-pass limit; one row block (a single row
+    // group: one pass on 1 thread, the two kernels on 2); a zero-weight row; no weights, D = 64
+    const cases = [
+      { N: 300, D: 16, V: 1100, weights: 'random' }, { N: 5, D: 24, V: 5000, weights: 'random' },
+      { N: 7, D: 33, V: 513, weights: 'random' }, { N: 2000, D: 20, V: 700, weights: 'zero-row' },
+      { N: 3000, D: 64, V: 1683, weights: 'none' },
+    ] as const;
+    for (const { N, D, V, weights: kind } of cases) {
+      const hidden = randn(N * D, 21), table = randn(V * D, 22), targets = makeTargets(N, V, 23, 0, 4);
+      const weights = kind === 'none' ? null : randn(N, 24);
+      if (kind === 'zero-row') weights![1] = 0;
+      for (const dLoss of [new Float32Array(N).fill(Math.fround(1 / 300)), randn(N, 25)]) {
+        for (const wants of [{ hidden: true, table: true }, { hidden: true, table: false }, { hidden: false, table: true }]) {
+          const what = `projCeForwardBackward ${N},${D},${V} ${kind} wants=${JSON.stringify(wants)}`;
+          const [a, b] = withThreads(() => {
+            const f = cpu.projCeForward(hidden, table, targets, weights, N, D, V, 0);
+            const g = cpu.projCeBackward(hidden, table, targets, weights, f.lse, dLoss, N, D, V, 0, wants);
+            const fb = cpu.projCeForwardBackward(hidden, table, targets, weights, dLoss, N, D, V, 0, wants);
+            expect(fb.dHidden === null, `${what}: dHidden null`).toBe(!wants.hidden);
+            expect(fb.dTable === null, `${what}: dTable null`).toBe(!wants.table);
+            expectAllBitEqual({ loss: f.loss, lse: f.lse, ...(wants.hidden ? { dHidden: g.dHidden! } : {}), ...(wants.table ? { dTable: g.dTable! } : {}) },
+              { loss: fb.loss, lse: fb.lse, ...(wants.hidden ? { dHidden: fb.dHidden! } : {}), ...(wants.table ? { dTable: fb.dTable! } : {}) }, what);
+            return { loss: fb.loss, ...(wants.hidden ? { dHidden: fb.dHidden! } : {}), ...(wants.table ? { dTable: fb.dTable! } : {}) };
+          });
+          expectAllBitEqual(a, b, `${what}, 1 vs 2 threads`);
+        }
+      }
+    }
+    // and against the reference (the definition: forward, then backward)
+    const N = 300, D = 16, V = 1100;
+    const hidden = randn(N * D, 31), table = randn(V * D, 32), targets = makeTargets(N, V, 33, 0), dLoss = randn(N, 34);
+    const got = cpu.projCeForwardBackward(hidden, table, targets, null, dLoss, N, D, V, 0);
+    const want = ref.projCeForwardBackward(hidden, table, targets, null, dLoss, N, D, V, 0);
+    expectNear(got.loss, want.loss, 'projCeForwardBackward loss vs reference');
+    expectGrad(got.dHidden!, want.dHidden!, 'projCeForwardBackward dHidden vs reference');
+    expectGrad(got.dTable!, want.dTable!, 'projCeForwardBackward dTable vs reference');
+  });
+
   it('1.5 every row ignored: zeros everywhere, and N = 0', () => {
     const N = 6, D = 4, V = 9;
     const targets = new Int32Array(N).fill(-1);

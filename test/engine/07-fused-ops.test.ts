@@ -9,8 +9,11 @@ import { describe, expect, it } from 'vitest';
 import {
   Generator, Streams, Tensor, attention, cosineTopk, crossEntropy, dirichlet, dropout, embedding, gradNorm, gru,
   layerNorm, matmul, narmAttention, neighbourMix, twoHop,
-  projectionCrossEntropy, softmax, sum, transpose,
+  grad, noGrad, projectionCrossEntropy, softmax, sum, transpose,
 } from '../../src/engine/index.js';
+import type { PresumedGrad } from '../../src/engine/ops/cross_entropy.js';
+import { getBackend, setBackend } from '../../src/backend/index.js';
+import { type KernelTime, timedBackend } from '../../bench/timed-backend.js';
 import { uniformAt } from '../../src/engine/philox.js';
 import { expectGradcheck, input } from './gradcheck.js';
 import { expectClose, expectExact, intArr, prod, uniformArr } from './util.js';
@@ -354,6 +357,69 @@ describe('07.7 projectionCrossEntropy', () => {
     sum(crossEntropy(matmul(h2, transpose(t2)), targets, { weights, ignoreIndex: 0 })).backward();
     expectClose(h1.grad!.f32(), h2.grad!.f32(), { rtol: 1e-5, atol: 1e-6 }, 'dHidden');
     expectClose(t1.grad!.f32(), t2.grad!.f32(), { rtol: 1e-5, atol: 1e-6 }, 'dTable');
+  });
+
+  /** the backend's projCe calls made by fn (bench/timed-backend.ts keys: "… (dHidden only)") */
+  function countingCalls<T>(fn: () => T): { value: T; calls: Record<string, number> } {
+    const be = getBackend();
+    const times = new Map<string, KernelTime>();
+    setBackend(timedBackend(be, times));
+    try {
+      const value = fn();
+      return { value, calls: Object.fromEntries([...times.values()].filter((t) => t.kernel.startsWith('projCe')).map((t) => [t.kernel, t.calls])) };
+    } finally {
+      setBackend(be);
+    }
+  }
+
+  /** dHidden and dTable of reduce(loss), with or without the hint */
+  function gradsOf(reduce: (loss: Tensor) => Tensor, presumedGrad?: PresumedGrad, tableGrad = true) {
+    const h = new Tensor(hv, [N, D], { requiresGrad: true }), t = new Tensor(tv, [V, D], { requiresGrad: tableGrad });
+    reduce(projectionCrossEntropy(h, t, targets, { weights, presumedGrad })).backward();
+    return { dHidden: h.grad!.f32(), dTable: tableGrad ? t.grad!.f32() : null };
+  }
+
+  it('presumedGrad: the forward computes the gradients, used when the upstream matches; the same bits either way', () => {
+    const both = { hidden: true, table: true };
+    const mean = (l: Tensor) => sum(l).div(4);
+    for (const [what, reduce, value, hit] of [
+      ['sum, presumed 1', sum, 1, true],
+      ['mean over 4, presumed 1/4 (rounded to f32 as the tape rounds)', mean, 1 / 4, true],
+      ['mean over 3, presumed 1/3', (l: Tensor) => sum(l).div(3), 1 / 3, true],
+      ['sum, presumed 0.5: a wrong hint', sum, 0.5, false],
+      ['weighted sum: no uniform upstream', (l: Tensor) => sum(l.mul(new Tensor(Float32Array.of(1, 1, 2, 1, 1), [N]))), 1, false],
+    ] as const) {
+      const want = gradsOf(reduce);
+      const { value: got, calls } = countingCalls(() => gradsOf(reduce, { value, ...both }));
+      expect(calls, what).toEqual(hit ? { projCeForwardBackward: 1 } : { projCeForwardBackward: 1, projCeBackward: 1 });
+      expectExact(got.dHidden, want.dHidden, `${what}: dHidden`);
+      expectExact(got.dTable!, want.dTable!, `${what}: dTable`);
+    }
+    // a hint for dHidden only while the tape asks for both: recomputed
+    const want = gradsOf(sum);
+    const { value: got, calls } = countingCalls(() => gradsOf(sum, { value: 1, hidden: true, table: false }));
+    expect(calls).toEqual({ 'projCeForwardBackward (dHidden only)': 1, projCeBackward: 1 });
+    expectExact(got.dTable!, want.dTable!, 'table asked for, not presumed');
+    // the table needs no gradient: the hint's table part is dropped, dHidden still from the forward
+    const noTable = countingCalls(() => gradsOf(sum, { value: 1, ...both }, false));
+    expect(noTable.calls).toEqual({ 'projCeForwardBackward (dHidden only)': 1 });
+    expectExact(noTable.value.dHidden, want.dHidden, 'dHidden, table constant');
+  });
+
+  it('presumedGrad: grad() for hidden only (A-FSR first pass); a second backward recomputes; noGrad skips it', () => {
+    const h = new Tensor(hv, [N, D], { requiresGrad: true }), t = new Tensor(tv, [V, D], { requiresGrad: true });
+    const { value, calls } = countingCalls(() => {
+      const loss = projectionCrossEntropy(h, t, targets, { weights, presumedGrad: { value: 1, hidden: true, table: false } });
+      const g1 = grad(sum(loss), [h])[0]!.f32();
+      const g2 = grad(sum(loss), [h])[0]!.f32();
+      return { g1, g2 };
+    });
+    expect(calls).toEqual({ 'projCeForwardBackward (dHidden only)': 1, 'projCeBackward (dHidden only)': 1 });
+    expectExact(value.g1, value.g2, 'first pass vs recomputed');
+    expectExact(value.g1, gradsOf(sum).dHidden, 'vs backward()');
+    const ng = countingCalls(() => noGrad(() => projectionCrossEntropy(h, t, targets, { presumedGrad: { value: 1, hidden: true, table: true } })));
+    expect(ng.calls).toEqual({ projCeForward: 1 });
+    expect(() => projectionCrossEntropy(h, t, targets, { presumedGrad: { value: NaN, hidden: true, table: true } })).toThrow(/presumedGrad.value must be finite/);
   });
 });
 

@@ -88,6 +88,9 @@ describe('2. the first pass', () => {
     // the gradient of row b is ∂ℓ_b/∂z_b (rows do not interact), zero at padding
     const z = ctx.embed();
     const losses = ctx.sequenceLosses(z);
+    // the first pass's gradient (from its forward: presumedGrad) has the bits of the plain one
+    const plain = grad(losses.sum(), [z])[0]!.f32();
+    expect(fp.gradient.f32().every((v, i) => Object.is(v, plain[i])), 'first pass vs grad(Σ ℓ, z)').toBe(true);
     for (const b of [0, 2, 5]) {
       const pick = new Float32Array(batch.B);
       pick[b] = 1;

@@ -8,6 +8,8 @@
  *      weights of an uninterrupted run, for the stateful objectives (their state dicts go
  *      through the trainer's JSON checkpoint)
  *   3. pooling the kernel outputs between steps (buffer-pool.ts) gives bit-identical weights
+ *   4. ERM's and A-FSR's first pass's output-layer gradients, computed in the forward
+ *      (presumedGrad), are the ones used, and are the bits of the plain backward
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
@@ -21,7 +23,11 @@ import { OBJECTIVE_NAMES, createObjective } from '../../src/fairness/index.js';
 import { train } from '../../src/train/trainer.js';
 import { poolStats, setPooling } from '../../src/backend/buffer-pool.js';
 import { getBackend } from '../../src/backend/index.js';
-import { epochBatchCount } from '../../src/train/batches.js';
+import { epochBatchCount, epochBatches } from '../../src/train/batches.js';
+import { makeContext } from '../../src/train/context.js';
+import { targetRows } from '../../src/train/losses.js';
+import { setBackend } from '../../src/backend/index.js';
+import { type KernelTime, timedBackend } from '../../bench/timed-backend.js';
 import { tempDir } from '../data/helpers.js';
 
 const { log } = generateSynthetic({ seed: 7, numUsers: 96, numItems: 80, minLen: 8, maxLen: 24, chainLength: 8 });
@@ -106,4 +112,47 @@ describe('3. the trainer\'s per-step scope (recycled kernel outputs) changes no 
       }
     });
   }
+});
+
+describe('4. output-layer gradients from the forward (presumedGrad): used, and the bits of the plain backward', () => {
+  /** fn's projCe kernel calls, by bench/timed-backend.ts key */
+  function projCeCalls(fn: () => void): Record<string, number> {
+    const be = getBackend(), times = new Map<string, KernelTime>();
+    setBackend(timedBackend(be, times));
+    try {
+      fn();
+    } finally {
+      setBackend(be);
+    }
+    return Object.fromEntries([...times.values()].filter((t) => t.kernel.startsWith('projCe')).map((t) => [t.kernel, t.calls]));
+  }
+
+  function firstBatch(m: ReturnType<typeof model>) {
+    return epochBatches(ds, m.targetKind, { batchSize, maxLen: 12, seed: 5, epoch: 0, lastTargets: 'all' }).next().value!;
+  }
+
+  for (const backbone of ['sasrec', 'bert4rec', 'narm', 'gru4rec'] as const) {
+    it(`${backbone}: erm's step runs no separate output-layer backward, and its gradients equal the plain mean's`, () => {
+      const m = model(backbone, 2);
+      m.eval(); // no dropout: the two passes below see the same network
+      const batch = firstBatch(m);
+      const ctx = makeContext(m, batch, 0, null);
+      const calls = projCeCalls(() => createObjective('erm', {}).loss(ctx).backward());
+      expect(calls).toEqual({ projCeForwardBackward: 1 });
+      const hinted = m.parameters().map((p) => p.grad!.f32().slice());
+      m.zeroGrad();
+      const n = targetRows(batch).reduce((a, r) => a + r, 0);
+      const plain = projCeCalls(() => ctx.sequenceLosses().sum().div(n).backward());
+      expect(plain).toEqual({ projCeForward: 1, projCeBackward: 1 });
+      m.parameters().forEach((p, i) => expect(Buffer.from(p.grad!.f32().buffer).equals(Buffer.from(hinted[i]!.buffer)), `${backbone} parameter ${i}`).toBe(true));
+    });
+  }
+
+  it('afsr: the first pass takes ∂L/∂z from its forward, the second pass runs the usual backward', () => {
+    const m = model('sasrec', 2);
+    m.train();
+    const ctx = makeContext(m, firstBatch(m), 0, groups);
+    const calls = projCeCalls(() => objective('afsr', m).loss(ctx).backward());
+    expect(calls).toEqual({ 'projCeForwardBackward (dHidden only)': 1, projCeForward: 1, projCeBackward: 1 });
+  });
 });

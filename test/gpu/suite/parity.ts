@@ -310,6 +310,24 @@ export function defineParitySuite(t: ParityTarget): void {
       }
     });
 
+    it('4.2c projCeForwardBackward: the bits of projCeForward then projCeBackward', () => {
+      for (const [N, D, V] of [[7, 33, 513], [300, 16, 1100]] as const) {
+        const hidden = randn(N * D, 41), table = randn(V * D, 42), targets = makeTargets(N, V, 43, 0, 3);
+        const weights = randn(N, 44), dLoss = randn(N, 45);
+        for (const wants of [{ hidden: true, table: true }, { hidden: true, table: false }]) {
+          const f = cu().projCeForward(hidden, table, targets, weights, N, D, V, 0);
+          const b = cu().projCeBackward(hidden, table, targets, weights, f.lse, dLoss, N, D, V, 0, wants);
+          const fb = cu().projCeForwardBackward(hidden, table, targets, weights, dLoss, N, D, V, 0, wants);
+          const what = `projCeForwardBackward ${N},${D},${V} ${JSON.stringify(wants)}`;
+          expectBitEqual(fb.loss, f.loss, `${what} loss`);
+          expectBitEqual(fb.lse, f.lse, `${what} lse`);
+          expectBitEqual(fb.dHidden!, b.dHidden!, `${what} dHidden`);
+          if (wants.table) expectBitEqual(fb.dTable!, b.dTable!, `${what} dTable`);
+          else expect(fb.dTable).toBeNull();
+        }
+      }
+    });
+
     it('4.3 every row ignored, and N = 0', () => {
       const N = 6, D = 4, V = 9;
       const targets = new Int32Array(N).fill(-1);
