@@ -241,6 +241,21 @@ void merge_partials(const Grid& g, const std::vector<int64_t>& act, int64_t D, i
   }
 }
 
+// The backward of one logit tile t (rows r0.. of the active rows × items v0..), in place: t becomes
+// G = g·(softmax - onehot), then dh[rows] (+)= G · table[items] and dt[items] (+)= Gᵀ · hact[rows]
+void tile_backward(float* t, int64_t r0, int64_t rn, int64_t v0, int64_t vn, int64_t D, const std::vector<int64_t>& act,
+                   const int32_t* targets, const float* lse, const std::vector<float>& gscale, const float* table,
+                   const float* hact, float* dh, float* dt, bool accumulate_dh, bool accumulate_dt) {
+  for (int64_t i = 0; i < rn; ++i) {
+    float* row = t + i * vn;
+    const int64_t n = act[(size_t)(r0 + i)];
+    vm::exp_shift_sum(row, row, vn, lse[n]);
+    ce_grad_from_prob(row, vn, v0, targets[n], gscale[(size_t)(r0 + i)]);
+  }
+  if (dh) gemm_tile(t, table + v0 * D, dh + r0 * D, rn, D, vn, false, false, accumulate_dh);
+  if (dt) gemm_tile(t, hact + r0 * D, dt + v0 * D, vn, D, rn, true, false, accumulate_dt);
+}
+
 }  // namespace
 
 void proj_ce_backward(const float* hidden, const float* table, const int32_t* targets, const float* weights,
@@ -289,14 +304,7 @@ void proj_ce_backward(const float* hidden, const float* table, const int32_t* ta
           const int64_t v0 = c * kChunk, vn = std::min(kChunk, V - v0);
           float* t = tile.data();
           tile_nt(hact.data() + r0 * D, table + v0 * D, t, rn, vn, D);
-          for (int64_t i = 0; i < rn; ++i) {
-            float* row = t + i * vn;
-            const int64_t n = act[(size_t)(r0 + i)];
-            vm::exp_shift_sum(row, row, vn, lse[n]);
-            ce_grad_from_prob(row, vn, v0, targets[n], gscale[(size_t)(r0 + i)]);
-          }
-          if (dh) gemm_tile(t, table + v0 * D, dh + r0 * D, rn, D, vn, false, false, c > c0);
-          if (dt) gemm_tile(t, hact.data() + r0 * D, dt + v0 * D, vn, D, rn, true, false, rb > rb0);
+          tile_backward(t, r0, rn, v0, vn, D, act, targets, lse, gscale, table, hact.data(), dh, dt, c > c0, rb > rb0);
         }
       }
     }
@@ -391,15 +399,8 @@ void proj_ce_forward_backward(const float* hidden, const float* table, const int
           float* dh = dh_part ? dh_part + s * na * D : nullptr;
           for (int64_t c = c0; c < c1; ++c) {
             const int64_t v0 = c * kChunk, vn = std::min(kChunk, V - v0);
-            float* t = logits + c * kRowBlock * kChunk;
-            for (int64_t i = 0; i < rn; ++i) {
-              float* row = t + i * vn;
-              const int64_t n = act[(size_t)(r0 + i)];
-              vm::exp_shift_sum(row, row, vn, lse[n]);
-              ce_grad_from_prob(row, vn, v0, targets[n], gscale[(size_t)(r0 + i)]);
-            }
-            if (dh) gemm_tile(t, table + v0 * D, dh + r0 * D, rn, D, vn, false, false, c > c0);
-            if (dt) gemm_tile(t, hact.data() + r0 * D, dt + v0 * D, vn, D, rn, true, false, rb > rb0);
+            tile_backward(logits + c * kRowBlock * kChunk, r0, rn, v0, vn, D, act, targets, lse, gscale, table,
+                          hact.data(), dh, dt, c > c0, rb > rb0);
           }
         }
       }
