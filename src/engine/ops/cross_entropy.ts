@@ -43,8 +43,9 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: { weights?: 
 /**
  * The gradient a caller knows each row's loss will receive, before the backward: e.g. 1 under a
  * plain sum of the losses (A-FSR's first pass), fround(1/n) under a mean over n rows (ERM), and
- * the gradients it will ask for (`value` is rounded to f32, as gradients are). The forward then computes those gradients in the same pass over
- * the logits (Backend.projCeForwardBackward: 3 GEMM-sized products instead of 4); the backward
+ * the gradients it will ask for (`value` is rounded to f32, as gradients are). The forward then
+ * computes those gradients in the same pass over the logits (Backend.projCeForwardBackward: 3
+ * GEMM-sized products instead of 4); the backward
  * uses them when its upstream equals `value` on every row with a target and it asks for no
  * other gradient, and otherwise computes them as without the hint. The results are the same
  * either way (on the cpu addon, the same bits); a wrong hint costs time, never correctness.
