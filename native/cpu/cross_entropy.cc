@@ -130,6 +130,36 @@ void cross_entropy_backward(const float* logits, const int32_t* targets, const f
 
 // ---- fused projection + cross-entropy ---------------------------------------------------------------
 
+namespace {
+
+// One logit tile (rn rows × items v0..v0+vn) folded into the rows' log-sum-exp states of split s
+// (row i's at states[i·splits + s]); a row whose target falls in the tile keeps its logit
+void fold_tile(const float* t, int64_t rn, int64_t vn, int64_t v0, const int64_t* rows, const int32_t* targets,
+               OnlineLseT<double>* states, int64_t splits, int64_t s, float* tlogit) {
+  for (int64_t i = 0; i < rn; ++i) {
+    const float* row = t + i * vn;
+    const float m = vm::max_of(row, vn);
+    if (m != -INFINITY) {
+      const float sum = vm::exp_shift_sum(row, nullptr, vn, m);
+      online_lse_push_max(states[i * splits + s], (double)m, (double)sum);
+    }
+    const int64_t tg = targets[rows[i]];
+    if (tg >= v0 && tg < v0 + vn) tlogit[i] = row[tg - v0];
+  }
+}
+
+// lse and loss of row n from its splits' states, merged in split order
+void finish_row(const OnlineLseT<double>* states, int64_t splits, float tlogit, const float* weights, int64_t n,
+                float* lse, float* loss) {
+  OnlineLseT<double> st = online_lse_init<double>();
+  for (int64_t s = 0; s < splits; ++s) st = online_lse_merge(st, states[s]);
+  const double l = online_lse_value(st);
+  lse[n] = (float)l;
+  loss[n] = ce_row_loss(l, tlogit, weights, n);
+}
+
+}  // namespace
+
 void proj_ce_forward(const float* hidden, const float* table, const int32_t* targets, const float* weights,
                      float* loss, float* lse, int64_t N, int64_t D, int64_t V, int32_t ignore_index) {
   std::vector<int64_t> act;
@@ -157,29 +187,15 @@ void proj_ce_forward(const float* hidden, const float* table, const int32_t* tar
         const int64_t v0 = c * kChunk, vn = std::min(kChunk, V - v0);
         if (vn <= 0) break;
         tile_nt(hact.data() + r0 * D, table + v0 * D, tile.data(), rn, vn, D);
-        for (int64_t r = 0; r < rn; ++r) {
-          const float* row = tile.data() + r * vn;
-          const float m = vm::max_of(row, vn);
-          if (m != -INFINITY) {
-            const float sum = vm::exp_shift_sum(row, nullptr, vn, m);
-            online_lse_push_max(states[(size_t)((r0 + r) * p.splits + s)], (double)m, (double)sum);
-          }
-          const int64_t t = targets[act[(size_t)(r0 + r)]];
-          if (t >= v0 && t < v0 + vn) tlogit[(size_t)(r0 + r)] = row[t - v0];
-        }
+        fold_tile(tile.data(), rn, vn, v0, act.data() + r0, targets, states.data() + r0 * p.splits, p.splits, s,
+                  tlogit.data() + r0);
       }
     }
   });
 
   parallel_for(p.na, 256, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      OnlineLseT<double> st = online_lse_init<double>();
-      for (int64_t s = 0; s < p.splits; ++s) st = online_lse_merge(st, states[(size_t)(r * p.splits + s)]);
-      const double l = online_lse_value(st);
-      const int64_t n = act[(size_t)r];
-      lse[n] = (float)l;
-      loss[n] = ce_row_loss(l, tlogit[(size_t)r], weights, n);
-    }
+    for (int64_t r = r0; r < r1; ++r)
+      finish_row(states.data() + r * p.splits, p.splits, tlogit[(size_t)r], weights, act[(size_t)r], lse, loss);
   });
 }
 
@@ -374,25 +390,10 @@ void proj_ce_forward_backward(const float* hidden, const float* table, const int
           const int64_t v0 = c * kChunk, vn = std::min(kChunk, V - v0), s = c / p.cps;
           float* t = logits + c * kRowBlock * kChunk;
           tile_nt(hact.data() + r0 * D, table + v0 * D, t, rn, vn, D);
-          for (int64_t i = 0; i < rn; ++i) {
-            const float* row = t + i * vn;
-            const float m = vm::max_of(row, vn);
-            if (m != -INFINITY) {
-              const float sum = vm::exp_shift_sum(row, nullptr, vn, m);
-              online_lse_push_max(states[(size_t)(i * p.splits + s)], (double)m, (double)sum);
-            }
-            const int64_t tg = targets[act[(size_t)(r0 + i)]];
-            if (tg >= v0 && tg < v0 + vn) tlogit[(size_t)i] = row[tg - v0];
-          }
+          fold_tile(t, rn, vn, v0, act.data() + r0, targets, states.data(), p.splits, s, tlogit.data());
         }
-        for (int64_t i = 0; i < rn; ++i) {
-          OnlineLseT<double> st = online_lse_init<double>();
-          for (int64_t s = 0; s < p.splits; ++s) st = online_lse_merge(st, states[(size_t)(i * p.splits + s)]);
-          const double l = online_lse_value(st);
-          const int64_t n = act[(size_t)(r0 + i)];
-          lse[n] = (float)l;
-          loss[n] = ce_row_loss(l, tlogit[(size_t)i], weights, n);
-        }
+        for (int64_t i = 0; i < rn; ++i)
+          finish_row(states.data() + i * p.splits, p.splits, tlogit[(size_t)i], weights, act[(size_t)(r0 + i)], lse, loss);
         // backward: the same tiles turned into G, split by split as the backward's grid has them
         for (int64_t s = 0; s < g.S; ++s) {
           const int64_t c0 = g.nch * s / g.S, c1 = g.nch * (s + 1) / g.S;
